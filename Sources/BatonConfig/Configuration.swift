@@ -1,0 +1,268 @@
+import BatonCore
+
+/// The whole configuration, immutable once built by `ConfigurationLoader`.
+/// Every `frontend`, `backend` and `listen` section becomes one `Proxy`, as in HAProxy: a `listen`
+/// has both capabilities and is its own default backend.
+public struct Configuration: Sendable {
+    public var global: GlobalSettings
+    public var proxies: [Proxy]
+
+    public init(global: GlobalSettings = GlobalSettings(), proxies: [Proxy] = []) {
+        self.global = global
+        self.proxies = proxies
+    }
+
+    public var frontends: [Proxy] { proxies.filter { $0.capabilities.contains(.frontend) } }
+    public var backends: [Proxy] { proxies.filter { $0.capabilities.contains(.backend) } }
+
+    public func proxy(named name: String) -> Proxy? { proxies.first { $0.name == name } }
+}
+
+/// The `global` section.
+public struct GlobalSettings: Sendable, Equatable {
+    /// `maxconn`: concurrent client connections for the whole process.
+    public var maxConnections: Int?
+    /// `nbthread`: event loop threads; nil means one per core, as HAProxy does.
+    public var threadCount: Int?
+    /// `log` lines of the global section; proxies that say `log global` use these.
+    public var logTargets: [LogTarget] = []
+    /// `log-send-hostname [NAME]`: nil when absent; `.some(nil)` means the system's host name.
+    public var logSendHostname: String??
+    /// `log-tag`: the syslog tag, the program name by default.
+    public var logTag: String?
+    public var pidFile: String?
+    public var daemon: Bool = false
+    public var user: String?
+    public var group: String?
+    public var chroot: String?
+
+    public init() {}
+}
+
+public enum ProxyMode: String, Sendable, Hashable {
+    case http
+    case tcp
+}
+
+public struct ProxyCapabilities: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let frontend = ProxyCapabilities(rawValue: 1)
+    public static let backend = ProxyCapabilities(rawValue: 2)
+    public static let listen: ProxyCapabilities = [.frontend, .backend]
+}
+
+/// One `frontend`, `backend` or `listen` section, with its `defaults` already applied.
+public struct Proxy: Sendable {
+    public var name: String
+    public var location: SourceLocation
+    public var capabilities: ProxyCapabilities
+    public var mode: ProxyMode = .tcp
+
+    // Frontend side.
+    public var binds: [Bind] = []
+    /// `default_backend`; for a `listen` section the proxy itself is used when this is nil.
+    public var defaultBackend: String?
+    public var defaultBackendLocation: SourceLocation?
+    /// `maxconn`: concurrent connections this frontend accepts.
+    public var maxConnections: Int?
+    public var monitorURI: String?
+    /// `http-request return ...` rules, in order (unconditional until the rules engine lands).
+    public var httpRequestReturns: [HTTPReturn] = []
+    public var logTargets: [LogTarget] = []
+    public var logFormat: ProxyLogFormat?
+
+    // Both sides.
+    public var timeouts = Timeouts()
+    public var forwardFor: ForwardFor?
+    public var httpConnectionMode: HTTPConnectionMode = .keepAlive
+    public var errorFiles: [Int: ErrorFile] = [:]
+
+    // Backend side.
+    public var servers: [Server] = []
+    public var balance: BalanceAlgorithm = .roundRobin
+    /// `retries`: further connection attempts after the first fails (HAProxy's default is 3).
+    public var retries: Int = 3
+    /// `option redispatch`: the last retry may go to another server.
+    public var redispatch: Bool = false
+
+    public init(name: String, location: SourceLocation, capabilities: ProxyCapabilities) {
+        self.name = name
+        self.location = location
+        self.capabilities = capabilities
+    }
+
+    /// The backend a request to this frontend goes to when no rule picks one.
+    public var effectiveDefaultBackend: String? {
+        if let defaultBackend { return defaultBackend }
+        return capabilities.contains(.backend) ? name : nil
+    }
+}
+
+/// One `bind` line's address. Settings after the address arrive with TLS in a later issue.
+public struct Bind: Sendable, Hashable {
+    public enum Address: Sendable, Hashable {
+        /// `ip:port`, `*:port`, `:port`, `:::port`, `ipv4@...`, `ipv6@...`. `host` is nil for
+        /// all addresses; `family` says which wildcard or which family a name resolves to.
+        case inet(host: String?, port: Int, family: AddressFamily)
+        /// `unix@path` or a plain path starting with `/`.
+        case unix(path: String)
+        /// `fd@N`: an already-listening socket inherited from the parent process.
+        case inheritedDescriptor(Int32)
+    }
+
+    public var address: Address
+    /// The text as written, for logs and messages.
+    public var text: String
+    public var location: SourceLocation
+
+    public init(address: Address, text: String, location: SourceLocation) {
+        self.address = address
+        self.text = text
+        self.location = location
+    }
+}
+
+public enum AddressFamily: Sendable, Hashable {
+    case unspecified
+    case ipv4
+    case ipv6
+}
+
+/// A `server` line.
+public struct Server: Sendable, Hashable {
+    public var name: String
+    /// The host as written (a name or a literal address).
+    public var host: String
+    /// The numeric address the host resolved to when the configuration was loaded.
+    public var resolvedAddress: String
+    public var port: Int
+    public var weight: Int = 1
+    public var maxConnections: Int?
+    public var backup: Bool = false
+    public var disabled: Bool = false
+    public var location: SourceLocation
+
+    public init(name: String, host: String, resolvedAddress: String, port: Int, location: SourceLocation) {
+        self.name = name
+        self.host = host
+        self.resolvedAddress = resolvedAddress
+        self.port = port
+        self.location = location
+    }
+}
+
+public enum BalanceAlgorithm: String, Sendable, Hashable, CaseIterable {
+    case roundRobin = "roundrobin"
+    case staticRoundRobin = "static-rr"
+    case leastConnections = "leastconn"
+    case first = "first"
+    case source = "source"
+    case random = "random"
+}
+
+/// `timeout ...` settings; nil means "not set", which HAProxy treats as infinite
+/// (and warns about for client, server and connect).
+public struct Timeouts: Sendable, Hashable {
+    public var connect: Duration?
+    public var client: Duration?
+    public var server: Duration?
+    public var httpRequest: Duration?
+    public var httpKeepAlive: Duration?
+    public var queue: Duration?
+    public var tunnel: Duration?
+    public var clientFin: Duration?
+    public var serverFin: Duration?
+
+    public init() {}
+}
+
+/// `option forwardfor [except NET] [header NAME] [if-none]`.
+public struct ForwardFor: Sendable, Hashable {
+    public var except: IPNetwork?
+    public var headerName: String = "X-Forwarded-For"
+    public var ifNone: Bool = false
+
+    public init() {}
+}
+
+/// An address with a prefix length, as in `except 10.0.0.0/8`.
+public struct IPNetwork: Sendable, Hashable {
+    /// Address bytes: 4 for IPv4, 16 for IPv6.
+    public var address: [UInt8]
+    public var prefixLength: Int
+
+    public init(address: [UInt8], prefixLength: Int) {
+        self.address = address
+        self.prefixLength = prefixLength
+    }
+
+    /// Whether `candidate` (4 or 16 bytes) lies in this network. An IPv4-mapped IPv6 address
+    /// matches an IPv4 network.
+    public func contains(_ candidate: [UInt8]) -> Bool {
+        var bytes = candidate
+        if address.count == 4, bytes.count == 16,
+           bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff {
+            bytes = Array(bytes[12..<16])
+        }
+        guard bytes.count == address.count else { return false }
+        var remaining = prefixLength
+        for i in 0..<bytes.count where remaining > 0 {
+            let bits = min(8, remaining)
+            let mask: UInt8 = bits == 8 ? 0xff : ~(0xff >> UInt8(bits))
+            if bytes[i] & mask != address[i] & mask { return false }
+            remaining -= bits
+        }
+        return true
+    }
+}
+
+public enum HTTPConnectionMode: Sendable, Hashable {
+    /// `option http-keep-alive` (the default).
+    case keepAlive
+    /// `option http-server-close`: keep-alive to the client, close towards the server.
+    case serverClose
+    /// `option httpclose`: close both sides after each transaction.
+    case close
+}
+
+/// `errorfile CODE FILE`: the file holds a complete HTTP response, sent as it is.
+public struct ErrorFile: Sendable, Hashable {
+    public var status: Int
+    public var path: String
+    public var contents: [UInt8]
+
+    public init(status: Int, path: String, contents: [UInt8]) {
+        self.status = status
+        self.path = path
+        self.contents = contents
+    }
+}
+
+/// `http-request return status N [content-type T] [string S | file F]`.
+public struct HTTPReturn: Sendable, Hashable {
+    public enum Body: Sendable, Hashable {
+        case none
+        case string(String)
+        /// The file's contents, read when the configuration was loaded.
+        case file(path: String, contents: [UInt8])
+    }
+
+    public var status: Int
+    public var contentType: String?
+    public var body: Body
+    public var location: SourceLocation
+
+    public init(status: Int, contentType: String?, body: Body, location: SourceLocation) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+        self.location = location
+    }
+}
+
+public enum ProxyLogFormat: Sendable, Hashable {
+    case tcplog
+    case httplog
+    case httpslog
+}

@@ -1,0 +1,84 @@
+import BatonCore
+
+/// `option NAME ...` keywords (the log format options live in `LogKeywords`).
+enum OptionKeywords {
+    static let table: [ProxyKeyword] = [
+        ProxyKeyword("option forwardfor", .all,
+                     "add X-Forwarded-For: [except NETWORK] [header NAME] [if-none]") { draft, ctx in
+            var forwardFor = ForwardFor()
+            let args = Array(ctx.line.arguments)
+            var index = 0
+            while index < args.count {
+                switch args[index] {
+                case "except":
+                    guard index + 1 < args.count, let network = AddressParsing.network(args[index + 1]) else {
+                        ctx.alert("'option forwardfor except' expects <address>[/mask] as argument.")
+                        return
+                    }
+                    forwardFor.except = network
+                    index += 2
+                case "header":
+                    guard index + 1 < args.count, !args[index + 1].isEmpty else {
+                        ctx.alert("'option forwardfor header' expects <header_name> as argument.")
+                        return
+                    }
+                    forwardFor.headerName = args[index + 1]
+                    index += 2
+                case "if-none":
+                    forwardFor.ifNone = true
+                    index += 1
+                default:
+                    ctx.alert("'option forwardfor' only supports optional values: 'except', 'header' and 'if-none'.")
+                    return
+                }
+            }
+            draft.proxy.forwardFor = forwardFor
+        },
+        connectionMode("http-keep-alive", .keepAlive, "keep connections open on both sides (the default)"),
+        connectionMode("http-server-close", .serverClose, "close the server connection after each response"),
+        connectionMode("httpclose", .close, "close both connections after each response"),
+        ProxyKeyword("option redispatch", .backendSide, negatable: true,
+                     "let the last retry go to another server") { draft, ctx in
+            if ctx.line.negated {
+                if ctx.tooManyArguments(max: 0) { return }
+                draft.proxy.redispatch = false
+                return
+            }
+            if ctx.tooManyArguments(max: 1) { return }
+            switch ctx.line.argument(0) {
+            case nil, "-1": draft.proxy.redispatch = true
+            case "0": draft.proxy.redispatch = false
+            case let interval?: ctx.alert("'option redispatch' interval '\(interval)' is not supported by Baton yet.")
+            }
+        },
+    ]
+
+    /// The HTTP connection modes override each other; `no option X` returns to the default only
+    /// when X is the current mode, as in HAProxy.
+    private static func connectionMode(_ name: String, _ mode: HTTPConnectionMode, _ summary: String) -> ProxyKeyword {
+        ProxyKeyword("option \(name)", .all, negatable: true, summary) { draft, ctx in
+            if ctx.tooManyArguments(max: 0) { return }
+            if !ctx.line.negated {
+                draft.proxy.httpConnectionMode = mode
+            } else if draft.proxy.httpConnectionMode == mode {
+                draft.proxy.httpConnectionMode = .keepAlive
+            }
+        }
+    }
+
+    /// HAProxy's option names, for "did you mean" and for telling a typo from an option
+    /// Baton does not have.
+    static let haproxyOptions: Set<String> = [
+        "abortonclose", "accept-invalid-http-request", "accept-invalid-http-response",
+        "accept-unsafe-violations-in-http-request", "accept-unsafe-violations-in-http-response", "allbackups",
+        "checkcache", "clitcpka", "contstats", "disable-h2-upgrade", "dontlog-normal", "dontlognull",
+        "external-check", "forwarded", "h1-case-adjust-bogus-client", "h1-case-adjust-bogus-server",
+        "http-buffer-request", "http-drop-request-trailers", "http-drop-response-trailers", "http-ignore-probes",
+        "http-no-delay", "http-pretend-keepalive", "http-restrict-req-hdr-names", "http-use-proxy-header",
+        "httpchk", "idle-close-on-response", "independent-streams", "ldap-check", "log-health-checks",
+        "log-separate-errors", "logasap", "mysql-check", "nolinger", "originalto", "persist", "pgsql-check",
+        "prefer-last-server", "redis-check", "smtpchk", "socket-stats", "splice-auto", "splice-request",
+        "splice-response", "spop-check", "srvtcpka", "ssl-hello-chk", "tcp-check", "tcp-smart-accept",
+        "tcp-smart-connect", "tcpka", "transparent", "use-small-buffers",
+    ]
+}

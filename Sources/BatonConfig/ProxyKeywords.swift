@@ -1,0 +1,162 @@
+import BatonCore
+
+/// The keywords of `defaults`, `frontend`, `listen` and `backend` sections Baton implements,
+/// with the sections the keyword matrix (configuration.txt 4.1) allows them in.
+enum ProxyKeywords {
+    /// Every proxy keyword, from all the tables.
+    static let table: [ProxyKeyword] = general + TimeoutKeywords.table + OptionKeywords.table
+        + LogKeywords.proxyTable + BindAndServerParsing.table + HTTPRequestKeywords.table
+
+    static let index: [String: ProxyKeyword] = Dictionary(uniqueKeysWithValues: table.map { ($0.name, $0) })
+
+    /// The status codes `errorfile` accepts (HAProxy's http_err_codes).
+    static let errorFileStatuses: Set<Int> = [200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 414, 421, 422,
+                                              425, 429, 431, 500, 501, 502, 503, 504]
+
+    static let balanceAlgorithms = BalanceAlgorithm.allCases.map(\.rawValue)
+
+    static let general: [ProxyKeyword] = [
+        ProxyKeyword("mode", .all, "'http' or 'tcp'") { draft, ctx in
+            if ctx.tooManyArguments(max: 1) { return }
+            let value = ctx.line.argument(0) ?? ""
+            if let mode = ProxyMode(rawValue: value) {
+                draft.proxy.mode = mode
+            } else if ["log", "spop", "haterm", "health"].contains(value) {
+                ctx.alert(ParseContext.notSupported("mode \(value)"))
+            } else {
+                ctx.alert("unknown proxy mode '\(value)'.")
+            }
+        },
+        ProxyKeyword("maxconn", .frontendSide, "maximum concurrent connections accepted by the frontend") { draft, ctx in
+            if ctx.tooManyArguments(max: 1) { return }
+            guard let value = Parse.integer(ctx.line.argument(0)) else {
+                ctx.alert("'maxconn' expects an integer argument.")
+                return
+            }
+            draft.proxy.maxConnections = value
+        },
+        ProxyKeyword("retries", .backendSide, "further connection attempts after a failed one (default 3)") { draft, ctx in
+            if ctx.tooManyArguments(max: 1) { return }
+            guard let value = Parse.integer(ctx.line.argument(0)) else {
+                ctx.alert("'retries' expects an integer argument (dispatch counts for one).")
+                return
+            }
+            draft.proxy.retries = value
+        },
+        ProxyKeyword("balance", .backendSide,
+                     "load-balancing algorithm: \(balanceAlgorithms.joined(separator: ", "))") { draft, ctx in
+            let value = ctx.line.argument(0) ?? ""
+            if let algorithm = BalanceAlgorithm(rawValue: value) {
+                if ctx.tooManyArguments(max: 1) { return }
+                draft.proxy.balance = algorithm
+                return
+            }
+            let unsupported = ["uri", "url_param", "hash", "log-hash", "sticky", "hdr", "rdp-cookie", "random"]
+            if unsupported.contains(where: { value == $0 || value.hasPrefix($0 + "(") }) {
+                ctx.alert(ParseContext.notSupported("balance \(value)"))
+            } else {
+                ctx.alert("balance only supports \(Parse.choiceList(balanceAlgorithms)) options.")
+            }
+        },
+        ProxyKeyword("default_backend", .frontendSide, "backend used when no rule selects one") { draft, ctx in
+            guard let name = ctx.line.argument(0) else {
+                ctx.alert("'default_backend' expects a backend name.")
+                return
+            }
+            if ctx.tooManyArguments(max: 1) { return }
+            draft.proxy.defaultBackend = name
+            draft.proxy.defaultBackendLocation = ctx.location
+        },
+        ProxyKeyword("monitor-uri", .frontendSide, "answer 200 to requests for this URI (health probe)") { draft, ctx in
+            if ctx.tooManyArguments(max: 1) { return }
+            guard let uri = ctx.line.argument(0) else {
+                ctx.alert("'monitor-uri' expects an URI.")
+                return
+            }
+            draft.proxy.monitorURI = uri
+        },
+        ProxyKeyword("errorfile", .all, "CODE FILE: send FILE (a complete HTTP response) instead of the built-in error CODE") {
+            draft, ctx in
+            guard let codeText = ctx.line.argument(0), let path = ctx.line.argument(1) else {
+                ctx.alert("errorfile : expects <status_code> and <file> as arguments.")
+                return
+            }
+            if ctx.tooManyArguments(max: 2) { return }
+            guard let code = Parse.integer(codeText), errorFileStatuses.contains(code) else {
+                ctx.alert("errorfile : status code '\(codeText)' not handled.")
+                return
+            }
+            guard let contents = FileReading.contents(of: path) else {
+                ctx.alert("errorfile : error opening file '\(path)'.")
+                return
+            }
+            draft.proxy.errorFiles[code] = ErrorFile(status: code, path: path, contents: contents)
+        },
+    ]
+}
+
+/// `timeout NAME VALUE`.
+enum TimeoutKeywords {
+    static let table: [ProxyKeyword] = [
+        entry("client", .frontendSide, "inactivity timeout on the client side", \.client),
+        entry("client-fin", .frontendSide, "inactivity timeout on the client side once half-closed", \.clientFin),
+        entry("connect", .backendSide, "maximum time to connect to a server", \.connect),
+        entry("server", .backendSide, "inactivity timeout on the server side", \.server),
+        entry("server-fin", .backendSide, "inactivity timeout on the server side once half-closed", \.serverFin),
+        entry("queue", .backendSide, "maximum time waiting in the queue for a connection slot", \.queue),
+        entry("tunnel", .backendSide, "inactivity timeout of tunnels (WebSocket, CONNECT, TCP)", \.tunnel),
+        entry("http-request", .all, "maximum time to receive a complete request header", \.httpRequest),
+        entry("http-keep-alive", .all, "maximum time to wait for a new request on a kept-alive connection",
+              \.httpKeepAlive),
+    ]
+
+    /// Every name HAProxy knows, in the order of its message.
+    static let haproxyNames = ["client", "server", "connect", "check", "queue", "handshake", "http-keep-alive",
+                               "http-request", "tunnel", "tarpit", "client-fin", "server-fin"]
+
+    static func unknownMessage(_ name: String) -> String {
+        "'timeout' supports \(Parse.choiceList(haproxyNames)) (got '\(name)')"
+    }
+
+    private static func entry(_ name: String, _ sections: SectionSet, _ summary: String,
+                              _ field: WritableKeyPath<Timeouts, Duration?> & Sendable) -> ProxyKeyword {
+        ProxyKeyword("timeout \(name)", sections, summary) { draft, ctx in
+            guard let text = ctx.line.argument(0) else {
+                ctx.alert("'timeout \(name)' expects an integer value (in milliseconds)")
+                return
+            }
+            guard let value = TimeValue.parse(text) else {
+                ctx.alert("unexpected character '\(badCharacter(in: text))' in 'timeout \(name)'")
+                return
+            }
+            if value > .milliseconds(2_147_483_647) {
+                ctx.alert("timer overflow in argument '\(text)' to 'timeout \(name)' "
+                          + "(maximum value is 2147483647 ms or ~24.8 days)")
+                return
+            }
+            if value > .zero && value < .milliseconds(1) {
+                ctx.alert("timer underflow in argument '\(text)' to 'timeout \(name)' (minimum non-null value is 1 ms)")
+                return
+            }
+            if let extra = ctx.line.argument(1) {
+                ctx.alert("'timeout \(name)' : unexpected extra argument '\(extra)' after value '\(text)'.")
+                return
+            }
+            if let number = Parse.integer(text), number > 0, number < 100 {
+                ctx.warning("'timeout \(name) \(number)' in \(draft.typeAndName) is suspiciously small for a value "
+                            + "in milliseconds. Please use an explicit unit ('\(number)ms') if that was the intent.")
+            }
+            draft.proxy.timeouts[keyPath: field] = value == .zero ? nil : value
+        }
+    }
+
+    /// The first character `TimeValue.parse` cannot take, as HAProxy's `parse_time_err` reports.
+    static func badCharacter(in text: String) -> Character {
+        let rest = text.drop { $0.isASCII && $0.isNumber }
+        guard rest.count < text.count else { return text.first ?? " " }
+        for unit in ["us", "ms", "s", "m", "h", "d"] where rest.hasPrefix(unit) {
+            return rest.dropFirst(unit.count).first ?? " "
+        }
+        return rest.first ?? " "
+    }
+}

@@ -1,0 +1,114 @@
+import BatonCore
+
+/// The checks HAProxy makes once every file is parsed (proxy.c, cfgparse.c), with its wording.
+/// Each diagnostic carries the location of the line at fault (the proxy's header when no single
+/// line is).
+enum Validation {
+    static func finish(global: GlobalSettings, proxies drafts: [ProxyDraft]) -> (Configuration, [Diagnostic]) {
+        var diagnostics: [Diagnostic] = []
+        var proxies: [Proxy] = []
+        for var draft in drafts {
+            resolveLogs(&draft, global: global)
+            checkLogFormat(&draft, into: &diagnostics)
+            dropHTTPSettingsInTCPMode(&draft.proxy, into: &diagnostics)
+            proxies.append(draft.proxy)
+        }
+        for proxy in proxies {
+            checkBinds(proxy, into: &diagnostics)
+            checkDefaultBackend(proxy, among: proxies, into: &diagnostics)
+            checkTimeouts(proxy, into: &diagnostics)
+        }
+        return (Configuration(global: global, proxies: proxies), diagnostics)
+    }
+
+    /// HAProxy's proxy_type_str().
+    static func typeName(_ proxy: Proxy) -> String {
+        if proxy.capabilities == .listen { return "listen" }
+        return proxy.capabilities.contains(.frontend) ? "frontend" : "backend"
+    }
+
+    /// `log global` takes the global section's targets, wherever that section is.
+    private static func resolveLogs(_ draft: inout ProxyDraft, global: GlobalSettings) {
+        var targets: [LogTarget] = []
+        for line in draft.logLines {
+            switch line {
+            case .global: targets.append(contentsOf: global.logTargets.filter { !targets.contains($0) })
+            case .target(let target): targets.append(target)
+            }
+        }
+        draft.proxy.logTargets = targets
+    }
+
+    private static func checkLogFormat(_ draft: inout ProxyDraft, into diagnostics: inout [Diagnostic]) {
+        guard draft.proxy.mode == .tcp, let format = draft.proxy.logFormat, format != .tcplog else { return }
+        let option = format == .httplog ? "httplog" : "httpslog"
+        diagnostics.append(.warning(
+            "'option \(option)' not usable with \(typeName(draft.proxy)) '\(draft.proxy.name)' (needs 'mode http'). "
+                + "Falling back to 'option tcplog'.", at: draft.logFormatLocation ?? draft.proxy.location))
+        draft.proxy.logFormat = .tcplog
+    }
+
+    /// HTTP-only settings of a TCP proxy (often inherited from `defaults`) are ignored with a
+    /// warning, as HAProxy does.
+    private static func dropHTTPSettingsInTCPMode(_ proxy: inout Proxy, into diagnostics: inout [Diagnostic]) {
+        guard proxy.mode == .tcp else { return }
+        let name = "\(typeName(proxy)) '\(proxy.name)'"
+        if proxy.monitorURI != nil {
+            diagnostics.append(.warning("'monitor-uri' statement ignored for \(name) as it requires HTTP mode.",
+                                        at: proxy.location))
+            proxy.monitorURI = nil
+        }
+        if !proxy.httpRequestReturns.isEmpty {
+            diagnostics.append(.warning("'http-request' rules ignored for \(name) as they require HTTP mode.",
+                                        at: proxy.location))
+            proxy.httpRequestReturns = []
+        }
+        if proxy.forwardFor != nil {
+            diagnostics.append(.warning("'option forwardfor' ignored for \(name) as it requires HTTP mode.",
+                                        at: proxy.location))
+            proxy.forwardFor = nil
+        }
+    }
+
+    private static func checkBinds(_ proxy: Proxy, into diagnostics: inout [Diagnostic]) {
+        guard proxy.capabilities.contains(.frontend), proxy.binds.isEmpty else { return }
+        diagnostics.append(.warning("\(typeName(proxy)) '\(proxy.name)' has no 'bind' directive. "
+                                    + "Please declare it as a backend if this was intended.", at: proxy.location))
+    }
+
+    private static func checkDefaultBackend(_ proxy: Proxy, among proxies: [Proxy],
+                                            into diagnostics: inout [Diagnostic]) {
+        guard proxy.capabilities.contains(.frontend), let name = proxy.defaultBackend else { return }
+        let location = proxy.defaultBackendLocation ?? proxy.location
+        guard let target = proxies.first(where: { $0.name == name && $0.capabilities.contains(.backend) }) else {
+            diagnostics.append(.alert("Proxy '\(proxy.name)': unable to find required default_backend: '\(name)'.",
+                                      at: location))
+            return
+        }
+        if target.name == proxy.name {
+            diagnostics.append(.alert("Proxy '\(proxy.name)': loop detected for default_backend: '\(name)'.",
+                                      at: location))
+        } else if target.mode != proxy.mode && !(proxy.mode == .tcp && target.mode == .http) {
+            diagnostics.append(.alert(
+                "\(proxy.mode.rawValue) \(typeName(proxy)) '\(proxy.name)' (\(proxy.location)) tries to use "
+                    + "incompatible \(target.mode.rawValue) \(typeName(target)) '\(target.name)' (\(target.location)) "
+                    + "as its default backend (see 'mode').", at: location))
+        } else if !proxy.servers.isEmpty {
+            diagnostics.append(.warning("In proxy '\(proxy.name)', the 'default_backend' rule always has precedence "
+                                        + "over the servers, which will never be used.", at: location))
+        }
+    }
+
+    private static func checkTimeouts(_ proxy: Proxy, into diagnostics: inout [Diagnostic]) {
+        let t = proxy.timeouts
+        let frontendMissing = proxy.capabilities.contains(.frontend) && t.client == nil
+        let backendMissing = proxy.capabilities.contains(.backend) && !proxy.servers.isEmpty
+            && (t.connect == nil || (t.server == nil && (proxy.mode == .http || t.tunnel == nil)))
+        guard frontendMissing || backendMissing else { return }
+        diagnostics.append(.warning(
+            "missing timeouts for \(typeName(proxy)) '\(proxy.name)'.\n"
+                + "   | While not properly invalid, you will certainly encounter various problems\n"
+                + "   | with such a configuration. To fix this, please ensure that all following\n"
+                + "   | timeouts are set to a non-zero value: 'client', 'connect', 'server'.", at: proxy.location))
+    }
+}

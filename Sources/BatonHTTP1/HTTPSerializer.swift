@@ -1,0 +1,117 @@
+import NIOCore
+
+// Serialization of heads and chunked framing. Fields are written as they are: the parsers only produce valid
+// names and values, and fields built by the proxy itself are trusted (no CR/LF checks on this path).
+
+extension HTTPRequestHead {
+    /// Writes `METHOD target HTTP/x.y\r\n`, the fields and the final `\r\n`.
+    public func write(into buffer: inout ByteBuffer) {
+        var size = self.method.utf8.count + self.target.utf8.count + 12
+        for field in self.fields { size += field.name.utf8.count + field.value.utf8.count + 4 }
+        buffer.reserveCapacity(minimumWritableBytes: size + 2)
+        buffer.writeString(self.method)
+        buffer.writeInteger(ASCII.sp)
+        buffer.writeString(self.target)
+        buffer.writeInteger(ASCII.sp)
+        self.version.write(into: &buffer)
+        buffer.writeCRLF()
+        self.fields.write(into: &buffer)
+        buffer.writeCRLF()
+    }
+}
+
+extension HTTPResponseHead {
+    /// Writes `HTTP/x.y status reason\r\n` (the SP before the reason is kept when it is empty), the fields and the
+    /// final `\r\n`.
+    public func write(into buffer: inout ByteBuffer) {
+        var size = self.reason.utf8.count + 15
+        for field in self.fields { size += field.name.utf8.count + field.value.utf8.count + 4 }
+        buffer.reserveCapacity(minimumWritableBytes: size + 2)
+        self.version.write(into: &buffer)
+        buffer.writeInteger(ASCII.sp)
+        let status = min(max(self.status, 0), 999)
+        buffer.writeInteger(UInt8(truncatingIfNeeded: status / 100) &+ ASCII.zero)
+        buffer.writeInteger(UInt8(truncatingIfNeeded: status / 10 % 10) &+ ASCII.zero)
+        buffer.writeInteger(UInt8(truncatingIfNeeded: status % 10) &+ ASCII.zero)
+        buffer.writeInteger(ASCII.sp)
+        buffer.writeString(self.reason)
+        buffer.writeCRLF()
+        self.fields.write(into: &buffer)
+        buffer.writeCRLF()
+    }
+}
+
+extension HTTPVersion {
+    /// Writes `HTTP/major.minor`.
+    public func write(into buffer: inout ByteBuffer) {
+        if self.major == 1 && (self.minor == 1 || self.minor == 0) {
+            buffer.writeStaticString(self.minor == 1 ? "HTTP/1.1" : "HTTP/1.0")
+        } else {
+            buffer.writeString(self.description)
+        }
+    }
+}
+
+extension Array where Element == HTTPField {
+    /// Writes each field as `Name: value\r\n` (no final empty line).
+    public func write(into buffer: inout ByteBuffer) {
+        for field in self {
+            buffer.writeString(field.name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(field.value)
+            buffer.writeCRLF()
+        }
+    }
+}
+
+/// Writes chunked transfer coding (RFC 9112 section 7.1).
+public enum ChunkedEncoder {
+    /// Writes one chunk: size line, the readable bytes of `data`, CRLF. Writes nothing for empty data, since an
+    /// empty chunk would end the body.
+    public static func writeChunk(_ data: ByteBuffer, into buffer: inout ByteBuffer) {
+        let length = data.readableBytes
+        guard length > 0 else { return }
+        buffer.reserveCapacity(minimumWritableBytes: length + 20)
+        Self.writeChunkHeader(length: length, into: &buffer)
+        buffer.writeImmutableBuffer(data)
+        buffer.writeCRLF()
+    }
+
+    /// Writes the size line `<hex length>\r\n` of a chunk whose data the caller writes (or sends) itself,
+    /// followed by `writeChunkDataEnd`. `length` must be positive.
+    public static func writeChunkHeader(length: Int, into buffer: inout ByteBuffer) {
+        precondition(length > 0, "a chunk of length 0 is the last chunk; use writeLastChunk")
+        var digits = 0
+        var rest = UInt(length)
+        while rest > 0 {
+            digits += 1
+            rest >>= 4
+        }
+        var shift = (digits - 1) * 4
+        while shift >= 0 {
+            let nibble = UInt8(truncatingIfNeeded: UInt(length) >> UInt(shift)) & 0x0F
+            buffer.writeInteger(nibble < 10 ? nibble &+ ASCII.zero : nibble &+ 0x57)  // 0x57 + 10 == "a"
+            shift -= 4
+        }
+        buffer.writeCRLF()
+    }
+
+    /// Writes the CRLF that follows a chunk's data.
+    public static func writeChunkDataEnd(into buffer: inout ByteBuffer) {
+        buffer.writeCRLF()
+    }
+
+    /// Writes the last chunk `0\r\n`, the trailer fields and the final `\r\n`.
+    public static func writeLastChunk(trailers: [HTTPField] = [], into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("0\r\n")
+        trailers.write(into: &buffer)
+        buffer.writeCRLF()
+    }
+}
+
+extension ByteBuffer {
+    @inline(__always)
+    fileprivate mutating func writeCRLF() {
+        self.writeInteger(UInt16(0x0D0A))  // big-endian by default: CR then LF
+    }
+}

@@ -1,0 +1,44 @@
+import NIOCore
+import Synchronization
+
+/// Sits on a listening channel and stops accepting while the process (`global maxconn`) or the
+/// frontend (`maxconn`) is at its limit, as HAProxy does: new connections then wait in the
+/// kernel's backlog instead of being refused, and accepting resumes when one closes.
+final class AcceptLimiter: ChannelDuplexHandler, @unchecked Sendable {
+    // @unchecked: `pendingRead` and `context` are only touched on the listener's event loop.
+    typealias InboundIn = any Channel
+    typealias InboundOut = any Channel
+    typealias OutboundIn = Never
+
+    private let eventLoop: any EventLoop
+    private let isAtLimit: @Sendable () -> Bool
+    private var pendingRead = false
+    private var context: ChannelHandlerContext?
+
+    init(eventLoop: any EventLoop, isAtLimit: @escaping @Sendable () -> Bool) {
+        self.eventLoop = eventLoop
+        self.isAtLimit = isAtLimit
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if isAtLimit() {
+            pendingRead = true
+            return
+        }
+        pendingRead = false
+        context.read()
+    }
+
+    /// Called from any thread when a connection closed.
+    func connectionClosed() {
+        eventLoop.execute {
+            guard self.pendingRead, let context = self.context, !self.isAtLimit() else { return }
+            self.pendingRead = false
+            context.read()
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import BatonConfig
+import NIOCore
+
+/// The responses Baton generates itself (errors, `monitor-uri`, `http-request return`), built
+/// once per configuration generation. The default bodies are HAProxy's, word for word; an
+/// `errorfile` replaces one with the file's bytes, sent as they are.
+public struct ErrorPages: Sendable {
+    private var pages: [Int: ByteBuffer]
+
+    public init(errorFiles: [Int: ErrorFile] = [:]) {
+        var pages: [Int: ByteBuffer] = [:]
+        for (status, text) in Self.defaultTexts {
+            pages[status] = Self.render(status: status, reason: text.reason, message: text.message)
+        }
+        for (status, file) in errorFiles {
+            pages[status] = ByteBuffer(bytes: file.contents)
+        }
+        self.pages = pages
+    }
+
+    /// The complete response for `status`; a generic page for a status HAProxy has no text for.
+    public func response(for status: Int) -> ByteBuffer {
+        if let page = pages[status] { return page }
+        return Self.render(status: status, reason: Self.reasonPhrase(status), message: "")
+    }
+
+    static func render(status: Int, reason: String, message: String) -> ByteBuffer {
+        let body = "<html><body><h1>\(status) \(reason)</h1>\n\(message)\n</body></html>\n"
+        let head = "HTTP/1.1 \(status) \(reason)\r\ncontent-length: \(body.utf8.count)\r\n"
+            + "cache-control: no-cache\r\ncontent-type: text/html\r\n\r\n"
+        return ByteBuffer(string: head + body)
+    }
+
+    static let defaultTexts: [Int: (reason: String, message: String)] = [
+        200: ("OK", "Service ready."),
+        400: ("Bad request", "Your browser sent an invalid request."),
+        401: ("Unauthorized", "You need a valid user and password to access this content."),
+        403: ("Forbidden", "Request forbidden by administrative rules."),
+        404: ("Not Found", "The resource could not be found."),
+        405: ("Method Not Allowed", "A request was made of a resource using a request method not supported by that resource"),
+        407: ("Unauthorized", "You need a valid user and password to access this content."),
+        408: ("Request Time-out", "Your browser didn't send a complete request in time."),
+        410: ("Gone", "The resource is no longer available and will not be available again."),
+        413: ("Payload Too Large", "The request entity exceeds the maximum allowed."),
+        414: ("URI Too Long", "The URI sent by your browser is too long."),
+        421: ("Misdirected Request", "Request sent to a non-authoritative server."),
+        422: ("Unprocessable Content", "The server cannot process the contained instructions."),
+        425: ("Too Early", "Your browser sent early data."),
+        429: ("Too Many Requests", "You have sent too many requests in a given amount of time."),
+        431: ("Request Header Fields Too Large", "Your browser sent a request header section that is too large."),
+        500: ("Internal Server Error", "An internal server error occurred."),
+        501: ("Not Implemented", "The server does not support the functionality required to fulfill the request."),
+        502: ("Bad Gateway", "The server returned an invalid or incomplete response."),
+        503: ("Service Unavailable", "No server is available to handle this request."),
+        504: ("Gateway Time-out", "The server didn't respond in time."),
+    ]
+
+    /// Reason phrases for `http-request return` statuses.
+    public static func reasonPhrase(_ status: Int) -> String {
+        if let text = defaultTexts[status] { return text.reason }
+        switch status {
+        case 100: return "Continue"
+        case 101: return "Switching Protocols"
+        case 201: return "Created"
+        case 202: return "Accepted"
+        case 204: return "No Content"
+        case 206: return "Partial Content"
+        case 301: return "Moved Permanently"
+        case 302: return "Found"
+        case 303: return "See Other"
+        case 304: return "Not Modified"
+        case 307: return "Temporary Redirect"
+        case 308: return "Permanent Redirect"
+        case 409: return "Conflict"
+        case 411: return "Length Required"
+        case 412: return "Precondition Failed"
+        case 415: return "Unsupported Media Type"
+        case 416: return "Range Not Satisfiable"
+        case 417: return "Expectation Failed"
+        case 426: return "Upgrade Required"
+        case 505: return "HTTP Version Not Supported"
+        default: return "Other"
+        }
+    }
+}
+
+/// A response Baton answers with by itself, rendered once.
+public struct PreparedResponse: Sendable {
+    public var status: Int
+    public var bytes: ByteBuffer
+
+    /// `http-request return`: HAProxy sends the body with a content-length and, when given, the
+    /// content-type.
+    public init(httpReturn: HTTPReturn) {
+        status = httpReturn.status
+        var body: [UInt8]
+        switch httpReturn.body {
+        case .none: body = []
+        case .string(let text): body = Array(text.utf8)
+        case .file(_, let contents): body = contents
+        }
+        var head = "HTTP/1.1 \(status) \(ErrorPages.reasonPhrase(status))\r\ncontent-length: \(body.count)\r\n"
+        if let contentType = httpReturn.contentType {
+            head += "content-type: \(contentType)\r\n"
+        }
+        head += "\r\n"
+        var buffer = ByteBuffer(string: head)
+        buffer.writeBytes(body)
+        bytes = buffer
+    }
+
+    public init(status: Int, bytes: ByteBuffer) {
+        self.status = status
+        self.bytes = bytes
+    }
+}

@@ -1,0 +1,236 @@
+import BatonBalancing
+import BatonConfig
+import BatonHTTP1
+import BatonObservability
+import NIOCore
+
+extension HTTPSession {
+    // MARK: - Starting a transaction
+
+    func startTransaction(head: HTTPRequestHead, framing: HTTPBodyFraming) {
+        headTimer.cancel()
+        requestCount += 1
+        frontend.counters.requestReceived()
+        let started = requestStartedAt ?? (.now(), WallClock.microseconds())
+        let backend = frontend.defaultBackend
+        var record = TransactionLogRecord(
+            clientAddress: connection.clientAddress, clientPort: connection.clientPort,
+            acceptDateMicroseconds: connection.acceptedAtWallMicroseconds,
+            requestDateMicroseconds: started.wallMicroseconds,
+            frontendName: frontend.name, backendName: backend?.name ?? frontend.name,
+            serverName: "<NOSRV>")
+        record.requestLine = "\(head.method) \(head.target) \(head.version)"
+        record.idleTime = HTTPTransaction.milliseconds(from: idleSince, to: started.deadline)
+        record.requestHeadTime = HTTPTransaction.milliseconds(from: started.deadline)
+        let keepOpen = frontend.config.httpConnectionMode != .close
+            && MessageRewriting.clientWantsKeepAlive(head) && !generation.isStopping
+        let transaction = HTTPTransaction(request: head, framing: framing, backend: backend,
+                                          record: record, startedAt: started.deadline,
+                                          keepClientOpen: keepOpen)
+        self.transaction = transaction
+        clientTimer.arm(timeouts.client?.timeAmount) { [weak self] in
+            self?.clientTimedOut()
+        }
+
+        if let uri = frontend.config.monitorURI, MessageRewriting.matchesMonitorURI(head.target, uri) {
+            transaction.record.backendName = frontend.name
+            transaction.isMonitorRequest = true
+            respondLocally(frontend.monitorResponse, in: transaction, termination: "----")
+            return
+        }
+        if let prepared = frontend.returnResponse {
+            transaction.record.backendName = frontend.name
+            respondLocally(prepared, in: transaction, termination: "LR--")
+            return
+        }
+        guard let backend else {
+            respondLocally(errorResponse(503, transaction), in: transaction, termination: "PR--")
+            return
+        }
+        backend.counters.requestReceived()
+        transaction.serverSideClose = frontend.config.httpConnectionMode != .keepAlive
+            || backend.config.httpConnectionMode != .keepAlive
+        transaction.connectStartedAt = .now()
+        transaction.record.queueTime = 0
+        connectToServer(transaction, excluding: nil)
+    }
+
+    func errorResponse(_ status: Int, _ transaction: HTTPTransaction?) -> PreparedResponse {
+        let pages = transaction?.backend?.errorPages ?? frontend.errorPages
+        return PreparedResponse(status: status, bytes: pages.response(for: status))
+    }
+
+    // MARK: - Request body
+
+    func forwardRequestBody(_ piece: ByteBuffer, in transaction: HTTPTransaction) {
+        if transaction.isLocalResponse { return }
+        if let upstream = transaction.upstream {
+            // Sending counts as server-side activity for `timeout server`.
+            upstream.idleTimer.touch()
+            if let framed = BodyWriter.frame(piece, as: transaction.outgoingRequestFraming,
+                                             allocator: context.channel.allocator) {
+                upstream.write(framed)
+            }
+        } else {
+            transaction.pendingBody.append(piece)
+            transaction.pendingBodyBytes += piece.readableBytes
+        }
+    }
+
+    func requestEnded(_ transaction: HTTPTransaction, trailers: [HTTPField]) {
+        transaction.requestComplete = true
+        transaction.requestTrailers = trailers
+        if transaction.isLocalResponse {
+            if transaction.responseComplete { finishTransaction(transaction) }
+            return
+        }
+        if let upstream = transaction.upstream {
+            if let end = BodyWriter.end(as: transaction.outgoingRequestFraming, trailers: trailers,
+                                        allocator: context.channel.allocator) {
+                upstream.write(end)
+            }
+            upstream.flush()
+            requestFullySent(transaction)
+        }
+        if transaction.responseComplete { finishTransaction(transaction) }
+    }
+
+    func requestFullySent(_ transaction: HTTPTransaction) {
+        transaction.requestSentAt = .now()
+    }
+
+    // MARK: - Local responses
+
+    /// Answers the request with a response Baton made. A request body still on its way is read
+    /// and dropped if it is small enough to arrive quickly; the connection closes otherwise.
+    func respondLocally(_ response: PreparedResponse, in transaction: HTTPTransaction, termination: String) {
+        transaction.isLocalResponse = true
+        transaction.responseStarted = true
+        transaction.responseComplete = true
+        transaction.record.status = response.status
+        transaction.record.terminationState = termination
+        transaction.record.responseTime = -1
+        if !transaction.requestComplete, transaction.requestHasBody {
+            transaction.keepClientOpen = false
+        }
+        writeToClient(response.bytes)
+        if transaction.requestComplete || !transaction.keepClientOpen {
+            finishTransaction(transaction)
+        } else {
+            flushClient()
+        }
+    }
+
+    /// An error before any transaction could start (bad request, timeout): answer and close.
+    func respondWithError(status: Int, termination: String, requestLine: String?) {
+        let pages = transaction?.backend?.errorPages ?? frontend.errorPages
+        let bytes = pages.response(for: status)
+        var record = transaction?.record ?? TransactionLogRecord(
+            clientAddress: connection.clientAddress, clientPort: connection.clientPort,
+            acceptDateMicroseconds: connection.acceptedAtWallMicroseconds,
+            requestDateMicroseconds: requestStartedAt?.wallMicroseconds ?? WallClock.microseconds(),
+            frontendName: frontend.name, backendName: frontend.name, serverName: "<NOSRV>")
+        if let requestLine { record.requestLine = requestLine }
+        record.status = status
+        record.terminationState = termination
+        record.bytesToClient += Int64(bytes.readableBytes)
+        if let started = requestStartedAt {
+            record.requestHeadTime = -1
+            record.activeTime = HTTPTransaction.milliseconds(from: started.deadline)
+        }
+        transaction = nil
+        frontend.counters.responseSent(status: status)
+        connection.bytesOut += bytes.readableBytes
+        context.write(wrapOutboundOut(bytes), promise: nil)
+        emitLog(record)
+        closeClientAfterFlush()
+    }
+
+    // MARK: - Finishing
+
+    /// The request and the response are both complete: release the server connection, log, and
+    /// either wait for the next request or close.
+    func finishTransaction(_ transaction: HTTPTransaction) {
+        guard self.transaction === transaction else { return }
+        self.transaction = nil
+        clientTimer.cancel()
+        releaseServerSide(transaction, reusable: true)
+        transaction.record.activeTime = HTTPTransaction.milliseconds(from: transaction.startedAt)
+        frontend.counters.responseSent(status: transaction.record.status)
+        transaction.backend?.counters.responseSent(status: transaction.record.status)
+        // HAProxy does not log requests answered by monitor-uri.
+        if !transaction.isMonitorRequest { emitLog(transaction.record) }
+        if !transaction.keepClientOpen || clientInputClosed || closing || generation.isStopping {
+            closeClientAfterFlush()
+            return
+        }
+        flushClient()
+        waitForRequest()
+        // Pipelined requests may already be buffered.
+        processRequestEvents()
+        resumeClientReadsIfNeeded()
+    }
+
+    /// Ends a transaction early: the client left, or the request was malformed.
+    func abortTransaction(_ transaction: HTTPTransaction, clientSide: Bool) {
+        guard self.transaction === transaction else { return }
+        self.transaction = nil
+        transaction.retryTask?.cancel()
+        releaseServerSide(transaction, reusable: false)
+        if clientSide, transaction.record.terminationState == "----" {
+            transaction.record.terminationState = transaction.responseStarted ? "CD--" : "CH--"
+        }
+        transaction.record.activeTime = HTTPTransaction.milliseconds(from: transaction.startedAt)
+        emitLog(transaction.record)
+    }
+
+    func releaseServerSide(_ transaction: HTTPTransaction, reusable: Bool) {
+        if let server = transaction.server {
+            server.connectionEnded()
+            transaction.server = nil
+        }
+        guard let upstream = transaction.upstream else { return }
+        transaction.upstream = nil
+        upstream.idleTimer.cancel()
+        if reusable, transaction.requestComplete, transaction.responseComplete,
+           !transaction.serverSideClose, upstream.isReusable {
+            pool.putBack(upstream)
+        } else {
+            upstream.close()
+        }
+    }
+
+    func clientTimedOut() {
+        guard let transaction else {
+            closeClient()
+            return
+        }
+        transaction.record.terminationState = transaction.responseStarted ? "cD--" : "cH--"
+        if !transaction.requestComplete && !transaction.responseStarted {
+            transaction.record.terminationState = "cD--"
+            abortTransaction(transaction, clientSide: true)
+            respondWithError(status: 408, termination: "cD--", requestLine: nil)
+            return
+        }
+        abortTransaction(transaction, clientSide: true)
+        closeClient()
+    }
+
+    func emitLog(_ record: TransactionLogRecord) {
+        guard let logger = frontend.logger else { return }
+        var record = record
+        record.processConnections = generation.currentConnections
+        record.frontendConnections = frontend.counters.currentSessions
+        if let backend = frontend.defaultBackend {
+            record.backendConnections = backend.counters.currentSessions
+        }
+        let line: String
+        switch frontend.config.logFormat {
+        case .httplog?: line = LogLineFormatter.httplog(record)
+        case .httpslog?: line = LogLineFormatter.httpslog(record)
+        case .tcplog?: line = LogLineFormatter.tcplog(record)
+        case nil: return  // without a log format HAProxy logs the connection at accept only
+        }
+        logger.log(line, level: .info)
+    }
+}

@@ -1,0 +1,334 @@
+import BatonBalancing
+import BatonHTTP1
+import NIOCore
+import NIOPosix
+
+extension HTTPSession {
+    // MARK: - Connecting, with retries and redispatch
+
+    /// Picks a server (or keeps the one already tried) and gets a connection to it: an idle one
+    /// from this loop's pool when `http-reuse safe` allows, or a new one.
+    func connectToServer(_ transaction: HTTPTransaction, excluding failed: ServerState?) {
+        guard let backend = transaction.backend, self.transaction === transaction else { return }
+        let server: ServerState
+        if let previous = transaction.server, failed == nil {
+            server = previous
+        } else {
+            transaction.server?.connectionEnded()
+            transaction.server = nil
+            guard let picked = backend.selector.select(sourceHash: connection.sourceHash, excluding: failed)
+                ?? (failed != nil ? backend.selector.select(sourceHash: connection.sourceHash) : nil)
+            else {
+                waitInQueue(transaction, backend: backend)
+                return
+            }
+            server = picked
+            server.connectionStarted()
+            transaction.server = server
+        }
+        transaction.record.serverName = server.name
+        transaction.record.serverConnections = server.currentConnections
+
+        // http-reuse safe: only requests after the first may share an idle connection.
+        if requestCount > 1, let idle = pool.take(for: server) {
+            transaction.record.connectTime = 0
+            attach(idle, to: transaction)
+            return
+        }
+        let attemptStart = NIODeadline.now()
+        let connectTimeout = backend.config.timeouts.connect?.timeAmount ?? .seconds(3600)
+        let eventLoop = context.eventLoop
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        UpstreamConnection(server: server, mode: .http, eventLoop: channel.eventLoop))
+                }
+            }
+            .connect(to: backend.address(of: server))
+            .assumeIsolated()
+            .whenComplete { [weak self] result in
+                guard let self else { return }
+                switch result {
+                case .success(let channel):
+                    guard self.transaction === transaction, transaction.server === server,
+                          let upstream = try? channel.pipeline.syncOperations.handler(type: UpstreamConnection.self)
+                    else {
+                        channel.close(promise: nil)
+                        return
+                    }
+                    transaction.record.connectTime = HTTPTransaction.milliseconds(from: attemptStart)
+                    self.attach(upstream, to: transaction)
+                case .failure(let error):
+                    self.connectFailed(transaction, server: server, timedOut: error is ChannelError
+                                        && (error as? ChannelError) == .connectTimeout(connectTimeout))
+                }
+            }
+    }
+
+    /// A connection attempt failed: retry the same server after a turn-around delay (1 s or the
+    /// connect timeout, whichever is shorter, as HAProxy does), redispatching to another server
+    /// on the last retry with `option redispatch`; after `retries`, answer 503.
+    func connectFailed(_ transaction: HTTPTransaction, server: ServerState, timedOut: Bool) {
+        guard self.transaction === transaction, let backend = transaction.backend else { return }
+        transaction.attempts += 1
+        transaction.record.retries = transaction.attempts
+        let retries = backend.config.retries
+        guard transaction.attempts <= retries else {
+            transaction.record.retries = retries
+            transaction.record.connectTime = -1
+            respondLocally(errorResponse(503, transaction), in: transaction, termination: "SC--")
+            return
+        }
+        let redispatch = backend.config.redispatch && transaction.attempts == retries
+            && backend.selector.servers.count > 1
+        let delay: TimeAmount = timedOut
+            ? .zero
+            : min(.seconds(1), backend.config.timeouts.connect?.timeAmount ?? .seconds(1))
+        transaction.retryTask = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
+            self?.connectToServer(transaction, excluding: redispatch ? server : nil)
+        }
+    }
+
+    /// Every server is at its maxconn: wait for a slot until `timeout queue` (or `timeout
+    /// connect`, HAProxy's fallback), then answer 503.
+    func waitInQueue(_ transaction: HTTPTransaction, backend: BackendRuntime) {
+        guard backend.selector.hasAvailableServer else {
+            respondLocally(errorResponse(503, transaction), in: transaction, termination: "SC--")
+            return
+        }
+        let queuedAt = transaction.connectStartedAt ?? .now()
+        let limit = (backend.config.timeouts.queue ?? backend.config.timeouts.connect)?.timeAmount ?? .seconds(3600)
+        if NIODeadline.now() - queuedAt >= limit {
+            transaction.record.queueTime = HTTPTransaction.milliseconds(from: queuedAt)
+            respondLocally(errorResponse(503, transaction), in: transaction, termination: "sQ--")
+            return
+        }
+        transaction.retryTask = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(2)) { [weak self] in
+            transaction.record.queueTime = HTTPTransaction.milliseconds(from: queuedAt)
+            self?.connectToServer(transaction, excluding: nil)
+        }
+    }
+
+    /// The server connection is ready: send the head and whatever body arrived meanwhile.
+    func attach(_ upstream: UpstreamConnection, to transaction: HTTPTransaction) {
+        guard let backend = transaction.backend else { return }
+        transaction.upstream = upstream
+        upstream.beginExchange(method: transaction.request.method, receiver: self)
+        let forwardFor = backend.config.forwardFor ?? frontend.config.forwardFor
+        let (head, framing) = MessageRewriting.serverRequestHead(
+            for: transaction.request, framing: transaction.requestFraming, forwardFor: forwardFor,
+            clientAddress: connection.clientAddress, clientAddressBytes: connection.clientAddressBytes,
+            closeServerSide: transaction.serverSideClose, upgrade: transaction.isUpgrade)
+        transaction.outgoingRequestFraming = framing
+        var buffer = context.channel.allocator.buffer(capacity: 512)
+        head.write(into: &buffer)
+        upstream.write(buffer)
+        for piece in transaction.pendingBody {
+            if let framed = BodyWriter.frame(piece, as: framing, allocator: context.channel.allocator) {
+                upstream.write(framed)
+            }
+        }
+        transaction.pendingBody.removeAll()
+        transaction.pendingBodyBytes = 0
+        if transaction.requestComplete {
+            if let end = BodyWriter.end(as: framing, trailers: transaction.requestTrailers,
+                                        allocator: context.channel.allocator) {
+                upstream.write(end)
+            }
+            requestFullySent(transaction)
+        }
+        upstream.flush()
+        transaction.requestSentAt = transaction.requestSentAt ?? .now()
+        upstream.idleTimer.arm(backend.config.timeouts.server?.timeAmount) { [weak self, weak upstream] in
+            guard let self, let upstream else { return }
+            self.upstream(upstream, failed: .timedOut)
+        }
+        resumeClientReadsIfNeeded()
+    }
+
+    // MARK: - UpstreamReceiver
+
+    func upstream(_ connection: UpstreamConnection, received event: HTTPParserEvent<HTTPResponseHead>) {
+        guard let transaction, transaction.upstream === connection else { return }
+        switch event {
+        case .head(let head, let framing):
+            responseHeadReceived(head, framing: framing, in: transaction, from: connection)
+        case .body(let piece):
+            if let framed = BodyWriter.frame(piece, as: transaction.outgoingResponseFraming,
+                                             allocator: context.channel.allocator) {
+                writeToClient(framed)
+            }
+        case .end(let trailers):
+            if transaction.responseStarted {
+                if let end = BodyWriter.end(as: transaction.outgoingResponseFraming, trailers: trailers,
+                                            allocator: context.channel.allocator) {
+                    writeToClient(end)
+                }
+                responseEnded(transaction, upstream: connection)
+            }
+            // The end of an interim (1xx) response: the final one follows.
+        }
+    }
+
+    func responseHeadReceived(_ head: HTTPResponseHead, framing: HTTPBodyFraming,
+                              in transaction: HTTPTransaction, from upstream: UpstreamConnection) {
+        if head.status < 200 && head.status != 101 {
+            // Interim responses (100 Continue, 103) go to HTTP/1.1 clients as they are.
+            if transaction.request.version == .http1_1 {
+                var buffer = context.channel.allocator.buffer(capacity: 64)
+                HTTPResponseHead(version: .http1_1, status: head.status, reason: head.reason,
+                                 fields: head.fields.removingHopByHop()).write(into: &buffer)
+                writeToClient(buffer)
+                flushClient()
+            }
+            return
+        }
+        let switching = head.status == 101 && transaction.isUpgrade
+        if head.status == 101 && !transaction.isUpgrade {
+            self.upstream(upstream, failed: .invalidResponse(.badMessage("unsolicited 101")))
+            return
+        }
+        transaction.responseStarted = true
+        transaction.record.status = head.status
+        if let sent = transaction.requestSentAt ?? transaction.connectStartedAt {
+            transaction.record.responseTime = HTTPTransaction.milliseconds(from: sent)
+        }
+        upstream.keepAliveAllowed = MessageRewriting.serverAllowsReuse(head)
+        let rewritten = MessageRewriting.clientResponseHead(
+            for: head, framing: framing, clientVersion: transaction.request.version,
+            keepClientOpen: transaction.keepClientOpen, upgrade: switching)
+        transaction.keepClientOpen = rewritten.keepClientOpen
+        transaction.outgoingResponseFraming = rewritten.framing
+        var buffer = context.channel.allocator.buffer(capacity: 512)
+        rewritten.head.write(into: &buffer)
+        writeToClient(buffer)
+        if switching {
+            startTunnel(transaction, upstream: upstream)
+        }
+    }
+
+    func responseEnded(_ transaction: HTTPTransaction, upstream: UpstreamConnection) {
+        transaction.responseComplete = true
+        upstream.awaitingNextRequest = true
+        if !upstream.keepAliveAllowed || transaction.outgoingResponseFraming == .untilClose {
+            upstream.keepAliveAllowed = false
+        }
+        if transaction.requestComplete {
+            finishTransaction(transaction)
+        } else {
+            // The server answered before the request body was complete: stop here and close
+            // the client side once the response is out.
+            transaction.keepClientOpen = false
+            upstream.keepAliveAllowed = false
+            transaction.requestComplete = true
+            finishTransaction(transaction)
+        }
+    }
+
+    func upstream(_ connection: UpstreamConnection, receivedRaw bytes: ByteBuffer) {
+        guard tunnel === connection else { return }
+        connection.idleTimer.touch()
+        clientTimer.touch()
+        self.connection.bytesOut += bytes.readableBytes
+        context.write(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func upstreamInputClosed(_ connection: UpstreamConnection) {
+        guard tunnel === connection else { return }
+        context.closeAfterPendingWrites(mode: .output)
+        armTunnelHalfClosedTimer()
+    }
+
+    func upstreamReadComplete(_ connection: UpstreamConnection) {
+        flushClient()
+    }
+
+    func upstream(_ connection: UpstreamConnection, failed failure: UpstreamFailure) {
+        if tunnel === connection {
+            tunnel = nil
+            closeClientAfterFlush()
+            return
+        }
+        guard let transaction, transaction.upstream === connection else { return }
+        connection.keepAliveAllowed = false
+        if transaction.responseStarted {
+            // Too late for an error page: cut the client connection so it sees the truncation.
+            transaction.record.terminationState = failure.isTimeout ? "sD--" : "SD--"
+            abortTransaction(transaction, clientSide: false)
+            closeClient()
+            return
+        }
+        let (status, termination): (Int, String)
+        switch failure {
+        case .timedOut: (status, termination) = (504, "sH--")
+        case .invalidResponse: (status, termination) = (502, "PH--")
+        case .closed: (status, termination) = (502, "SH--")
+        }
+        transaction.keepClientOpen = false
+        releaseServerSide(transaction, reusable: false)
+        if !transaction.requestComplete { transaction.keepClientOpen = false }
+        respondLocally(errorResponse(status, transaction), in: transaction, termination: termination)
+    }
+
+    func upstreamWritabilityChanged(_ connection: UpstreamConnection) {
+        resumeClientReadsIfNeeded()
+    }
+
+    // MARK: - Tunnels (101 Switching Protocols)
+
+    func startTunnel(_ transaction: HTTPTransaction, upstream: UpstreamConnection) {
+        self.transaction = nil
+        transaction.responseComplete = true
+        transaction.record.activeTime = HTTPTransaction.milliseconds(from: transaction.startedAt)
+        emitLog(transaction.record)
+        transaction.upstream = nil
+        tunnel = upstream
+        upstream.mode = .raw
+        // Bytes that followed the 101 or the request head belong to the new protocol.
+        let fromServer = upstream.parser.takeRemainingBytes()
+        if fromServer.readableBytes > 0 { writeToClient(fromServer) }
+        flushClient()
+        let fromClient = parser.takeRemainingBytes()
+        if fromClient.readableBytes > 0 { upstream.writeAndFlush(fromClient) }
+        let backendTimeouts = transaction.backend?.config.timeouts
+        let tunnelTimeout = (backendTimeouts?.tunnel ?? timeouts.tunnel)?.timeAmount
+        clientTimer.arm(tunnelTimeout ?? timeouts.client?.timeAmount) { [weak self] in
+            self?.tunnelTimedOut()
+        }
+        upstream.idleTimer.arm(tunnelTimeout ?? backendTimeouts?.server?.timeAmount) { [weak self] in
+            self?.tunnelTimedOut()
+        }
+        if let server = transaction.server {
+            // The server keeps counting this connection until the tunnel closes.
+            upstream.channel?.closeFuture.whenComplete { _ in server.connectionEnded() }
+            transaction.server = nil
+        }
+        resumeClientReadsIfNeeded()
+        upstream.resumeReadsIfNeeded()
+    }
+
+    func tunnelTimedOut() {
+        tunnel?.close()
+        tunnel = nil
+        closeClient()
+    }
+
+    /// One side of a tunnel closed its sending half: the other direction gets `timeout
+    /// client-fin` / `server-fin` (when set) to finish.
+    func armTunnelHalfClosedTimer() {
+        if clientInputClosed, let fin = timeouts.clientFin {
+            clientTimer.arm(fin.timeAmount) { [weak self] in self?.tunnelTimedOut() }
+        }
+    }
+}
+
+extension UpstreamFailure {
+    var isTimeout: Bool {
+        if case .timedOut = self { return true }
+        return false
+    }
+}

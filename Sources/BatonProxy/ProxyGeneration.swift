@@ -1,0 +1,100 @@
+import BatonBalancing
+import BatonConfig
+import BatonObservability
+import NIOCore
+import Synchronization
+
+/// Everything the data plane reads, compiled once from a `Configuration`: frontends with their
+/// backend resolved, backends with their server selectors and addresses, prepared responses.
+/// Immutable and shared by every event loop; a reload builds a new generation.
+public final class ProxyGeneration: Sendable {
+    public let configuration: Configuration
+    public let frontends: [FrontendRuntime]
+    public let backends: [String: BackendRuntime]
+    /// Connections open across the whole process (`%ac`), and `global maxconn`.
+    let processConnections = Atomic<Int>(0)
+
+    /// `makeLogger` opens the log targets of one proxy; it is called once per proxy that logs.
+    public init(configuration: Configuration,
+                makeLogger: ([LogTarget]) -> LogDispatcher?) throws {
+        self.configuration = configuration
+        var backends: [String: BackendRuntime] = [:]
+        for proxy in configuration.backends {
+            backends[proxy.name] = try BackendRuntime(config: proxy)
+        }
+        self.backends = backends
+        self.frontends = configuration.frontends.map { proxy in
+            FrontendRuntime(config: proxy,
+                            defaultBackend: proxy.effectiveDefaultBackend.flatMap { backends[$0] },
+                            logger: proxy.logTargets.isEmpty ? nil : makeLogger(proxy.logTargets))
+        }
+    }
+
+    private let stopping = Atomic<Bool>(false)
+
+    public var currentConnections: Int { processConnections.load(ordering: .relaxed) }
+
+    /// Set by soft-stop: sessions close instead of waiting for another request.
+    var isStopping: Bool { stopping.load(ordering: .relaxed) }
+    func beginStopping() { stopping.store(true, ordering: .relaxed) }
+
+    func connectionOpened() { processConnections.add(1, ordering: .relaxed) }
+    func connectionClosed() { processConnections.subtract(1, ordering: .relaxed) }
+}
+
+/// One frontend (or the frontend half of a `listen`), ready for traffic.
+public final class FrontendRuntime: Sendable {
+    public let config: Proxy
+    public let defaultBackend: BackendRuntime?
+    public let counters = ProxyCounters()
+    let errorPages: ErrorPages
+    let monitorResponse: PreparedResponse
+    /// The first `http-request return` rule: unconditional, so it answers every request.
+    let returnResponse: PreparedResponse?
+    let logger: LogDispatcher?
+
+    init(config: Proxy, defaultBackend: BackendRuntime?, logger: LogDispatcher?) {
+        self.config = config
+        self.defaultBackend = defaultBackend
+        self.errorPages = ErrorPages(errorFiles: config.errorFiles)
+        self.monitorResponse = PreparedResponse(status: 200, bytes: errorPages.response(for: 200))
+        self.returnResponse = config.httpRequestReturns.first.map(PreparedResponse.init(httpReturn:))
+        self.logger = logger
+    }
+
+    var name: String { config.name }
+
+    /// Without `option httplog`/`tcplog`, HAProxy logs each connection as it is accepted.
+    func logConnection(_ connection: ClientConnection, channel: any Channel) {
+        guard let logger, config.logFormat == nil else { return }
+        let local = channel.localAddress
+        let localText = local.map { "\($0.ipAddress ?? "unix"):\($0.port ?? 0)" } ?? "-"
+        let modeName = config.mode == .http ? "HTTP" : "TCP"
+        logger.log("Connect from \(connection.clientAddress):\(connection.clientPort) to \(localText) (\(name)/\(modeName))",
+                   level: .info)
+    }
+}
+
+/// One backend (or the backend half of a `listen`), ready for traffic.
+public final class BackendRuntime: Sendable {
+    public let config: Proxy
+    public let selector: ServerSelector
+    public let counters = ProxyCounters()
+    /// Socket addresses, indexed like `selector.servers`.
+    let addresses: [SocketAddress]
+    let errorPages: ErrorPages
+
+    init(config: Proxy) throws {
+        self.config = config
+        let states = config.servers.enumerated().map { ServerState(config: $1, index: $0) }
+        self.selector = ServerSelector(algorithm: config.balance, servers: states)
+        self.addresses = try config.servers.map {
+            try SocketAddress(ipAddress: $0.resolvedAddress, port: $0.port)
+        }
+        self.errorPages = ErrorPages(errorFiles: config.errorFiles)
+    }
+
+    var name: String { config.name }
+
+    func address(of server: ServerState) -> SocketAddress { addresses[server.index] }
+}

@@ -1,0 +1,168 @@
+import BatonConfig
+import NIOCore
+import NIOPosix
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A listener that could not be opened, with the `bind` line it came from.
+public struct ListenerError: Error, CustomStringConvertible {
+    public var bind: Bind
+    public var proxyName: String
+    public var reason: String
+
+    public var description: String {
+        "Starting proxy \(proxyName): cannot bind socket (\(reason)) for [\(bind.text)] at [\(bind.location)]"
+    }
+}
+
+/// Runs one configuration generation: opens every `bind`, accepts connections on the event loop
+/// group and hands each to an HTTP or TCP session. Soft-stop closes the listeners and lets
+/// sessions finish what is in flight.
+public final class ProxyServer: Sendable {
+    public let generation: ProxyGeneration
+    let group: any EventLoopGroup
+    let pools: UpstreamPools
+    let sessions: SessionRegistry
+    private let listeners = Mutex<[any Channel]>([])
+    private let limiters = Mutex<[AcceptLimiter]>([])
+    private let stopping = Atomic<Bool>(false)
+
+    public init(generation: ProxyGeneration, group: any EventLoopGroup) {
+        self.generation = generation
+        self.group = group
+        self.pools = UpstreamPools(group: group)
+        self.sessions = SessionRegistry(group: group)
+    }
+
+    public var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
+    /// Opens every listener; on failure closes those already open and throws the first error.
+    /// Blocks the calling thread, which must not be an event loop.
+    public func start() throws {
+        for frontend in generation.frontends {
+            for bind in frontend.config.binds {
+                do {
+                    let channel = try open(bind, for: frontend).wait()
+                    listeners.withLock { $0.append(channel) }
+                } catch {
+                    closeListeners()
+                    throw ListenerError(bind: bind, proxyName: frontend.name, reason: "\(error)")
+                }
+            }
+        }
+    }
+
+    /// The addresses actually bound, in `bind` order (useful with port 0 and in tests).
+    public var boundAddresses: [SocketAddress] {
+        listeners.withLock { $0.compactMap(\.localAddress) }
+    }
+
+    private func open(_ bind: Bind, for frontend: FrontendRuntime) throws -> EventLoopFuture<any Channel> {
+        let generation = self.generation
+        let pools = self.pools
+        let sessions = self.sessions
+        let globalLimit = generation.configuration.global.maxConnections
+        let frontendLimit = frontend.config.maxConnections
+        let isAtLimit: @Sendable () -> Bool = {
+            if let globalLimit, generation.currentConnections >= globalLimit { return true }
+            if let frontendLimit, frontend.counters.currentSessions >= frontendLimit { return true }
+            return false
+        }
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { [self] channel in
+                let limiter = AcceptLimiter(eventLoop: channel.eventLoop, isAtLimit: isAtLimit)
+                limiters.withLock { $0.append(limiter) }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(limiter)
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { [self] channel in
+                generation.connectionOpened()
+                frontend.counters.sessionStarted()
+                channel.closeFuture.whenComplete { _ in
+                    generation.connectionClosed()
+                    frontend.counters.sessionEnded()
+                    self.connectionClosed()
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    let connection = ClientConnection(remote: channel.remoteAddress)
+                    frontend.logConnection(connection, channel: channel)
+                    switch frontend.config.mode {
+                    case .http:
+                        let session = HTTPSession(generation: generation, frontend: frontend,
+                                                  pool: pools.pool(for: channel.eventLoop),
+                                                  connection: connection, registry: sessions)
+                        try channel.pipeline.syncOperations.addHandler(session)
+                    case .tcp:
+                        try channel.pipeline.syncOperations.addHandler(
+                            TCPSession(generation: generation, frontend: frontend, connection: connection))
+                    }
+                }
+            }
+        switch bind.address {
+        case .inet(let host, let port, let family):
+            let address: SocketAddress
+            switch (host, family) {
+            case (let host?, _):
+                address = try SocketAddress.makeAddressResolvingHost(host, port: port)
+            case (nil, .ipv6):
+                address = try SocketAddress(ipAddress: "::", port: port)
+            case (nil, _):
+                address = try SocketAddress(ipAddress: "0.0.0.0", port: port)
+            }
+            return bootstrap.bind(to: address)
+        case .unix(let path):
+            return bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
+        case .inheritedDescriptor(let descriptor):
+            return bootstrap.withBoundSocket(descriptor)
+        }
+    }
+
+    func connectionClosed() {
+        let all = limiters.withLock { $0 }
+        for limiter in all {
+            limiter.connectionClosed()
+        }
+    }
+
+    private func closeListeners() {
+        let channels = listeners.withLock { list -> [any Channel] in
+            defer { list.removeAll() }
+            return list
+        }
+        for channel in channels {
+            try? channel.close().wait()
+        }
+    }
+
+    /// Soft-stop (SIGUSR1, and later reloads): stop accepting, close idle client and server
+    /// connections, let every transaction in flight finish; returns once no client is left.
+    /// Blocks the calling thread, which must not be an event loop.
+    public func softStop(pollInterval: TimeAmount = .milliseconds(50)) {
+        stopping.store(true, ordering: .relaxed)
+        generation.beginStopping()
+        closeListeners()
+        sessions.closeIdleSessions()
+        pools.closeAll()
+        while generation.currentConnections > 0 {
+            usleep(UInt32(pollInterval.nanoseconds / 1000))
+            sessions.closeIdleSessions()
+        }
+        pools.closeAll()
+    }
+
+    /// Hard stop (SIGTERM, SIGINT): close everything now.
+    public func stop() {
+        stopping.store(true, ordering: .relaxed)
+        generation.beginStopping()
+        closeListeners()
+        sessions.closeAll()
+        pools.closeAll()
+    }
+}

@@ -1,0 +1,286 @@
+import BatonBalancing
+import BatonConfig
+import BatonHTTP1
+import BatonObservability
+import NIOCore
+import NIOPosix
+
+/// `mode tcp`: a bidirectional byte relay between a client and a server, with backpressure
+/// (reading from one side pauses while the other cannot take more) and half-close (a FIN is
+/// passed on, and the other direction keeps flowing until it closes too).
+final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let generation: ProxyGeneration
+    let frontend: FrontendRuntime
+    let connection: ClientConnection
+    var context: ChannelHandlerContext!
+    var upstream: UpstreamConnection?
+    var server: ServerState?
+    var pending: [ByteBuffer] = []
+    var pendingBytes = 0
+    var pendingRead = false
+    var clientInputClosed = false
+    var serverInputClosed = false
+    var attempts = 0
+    var connectTime: Int64 = -1
+    var status = "--"
+    var finished = false
+    var clientTimer: InactivityTimer!
+
+    init(generation: ProxyGeneration, frontend: FrontendRuntime, connection: ClientConnection) {
+        self.generation = generation
+        self.frontend = frontend
+        self.connection = connection
+    }
+
+    var backend: BackendRuntime? { frontend.defaultBackend }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        clientTimer = InactivityTimer(eventLoop: context.eventLoop)
+        clientTimer.arm((frontend.config.timeouts.tunnel ?? frontend.config.timeouts.client)?.timeAmount) { [weak self] in
+            self?.timedOut(clientSide: true)
+        }
+        connect(excluding: nil)
+    }
+
+    func connect(excluding failed: ServerState?) {
+        guard let backend else {
+            status = "PC"
+            finish()
+            return
+        }
+        let server: ServerState
+        if let current = self.server, failed == nil {
+            server = current
+        } else {
+            self.server?.connectionEnded()
+            guard let picked = backend.selector.select(sourceHash: connection.sourceHash, excluding: failed)
+                ?? backend.selector.select(sourceHash: connection.sourceHash) else {
+                status = "SC"
+                self.server = nil
+                finish()
+                return
+            }
+            server = picked
+            server.connectionStarted()
+            self.server = server
+        }
+        let started = NIODeadline.now()
+        let timeout = backend.config.timeouts.connect?.timeAmount ?? .seconds(3600)
+        ClientBootstrap(group: context.eventLoop)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        UpstreamConnection(server: server, mode: .raw, eventLoop: channel.eventLoop))
+                }
+            }
+            .connect(to: backend.address(of: server))
+            .assumeIsolated()
+            .whenComplete { [weak self] result in
+                guard let self else { return }
+                switch result {
+                case .success(let channel):
+                    guard !self.finished,
+                          let upstream = try? channel.pipeline.syncOperations.handler(type: UpstreamConnection.self)
+                    else {
+                        channel.close(promise: nil)
+                        return
+                    }
+                    self.connectTime = HTTPTransaction.milliseconds(from: started)
+                    self.attach(upstream)
+                case .failure(let error):
+                    self.connectFailed(server: server, timedOut: (error as? ChannelError) == .connectTimeout(timeout))
+                }
+            }
+    }
+
+    func connectFailed(server: ServerState, timedOut: Bool) {
+        guard !finished, let backend else { return }
+        attempts += 1
+        guard attempts <= backend.config.retries else {
+            attempts = backend.config.retries
+            status = "SC"
+            finish()
+            return
+        }
+        let redispatch = backend.config.redispatch && attempts == backend.config.retries
+        let delay: TimeAmount = timedOut ? .zero : min(.seconds(1), backend.config.timeouts.connect?.timeAmount ?? .seconds(1))
+        context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
+            self?.connect(excluding: redispatch ? server : nil)
+        }
+    }
+
+    func attach(_ upstream: UpstreamConnection) {
+        self.upstream = upstream
+        upstream.receiver = self
+        for piece in pending { upstream.write(piece) }
+        pending.removeAll()
+        pendingBytes = 0
+        upstream.flush()
+        if clientInputClosed { upstream.closeOutput() }
+        let timeouts = backend?.config.timeouts
+        upstream.idleTimer.arm((timeouts?.tunnel ?? timeouts?.server)?.timeAmount) { [weak self] in
+            self?.timedOut(clientSide: false)
+        }
+        resumeClientReadsIfNeeded()
+    }
+
+    // MARK: - Client side
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data)
+        connection.bytesIn += bytes.readableBytes
+        clientTimer.touch()
+        if let upstream {
+            upstream.idleTimer.touch()
+            upstream.write(bytes)
+        } else {
+            pending.append(bytes)
+            pendingBytes += bytes.readableBytes
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        upstream?.flush()
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let event = event as? ChannelEvent, case .inputClosed = event else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        clientInputClosed = true
+        upstream?.closeOutput()
+        if let fin = frontend.config.timeouts.clientFin {
+            clientTimer.arm(fin.timeAmount) { [weak self] in self?.timedOut(clientSide: true) }
+        }
+        if serverInputClosed || upstream == nil && server == nil { finish() }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !finished {
+            if status == "--" && !(clientInputClosed && serverInputClosed) { status = "CD" }
+            finish()
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if shouldPauseClientReads {
+            pendingRead = true
+            return
+        }
+        pendingRead = false
+        context.read()
+    }
+
+    var shouldPauseClientReads: Bool {
+        if let upstream { return !upstream.isWritable }
+        return pendingBytes >= HTTPSession.pendingLimit
+    }
+
+    func resumeClientReadsIfNeeded() {
+        guard pendingRead, !shouldPauseClientReads else { return }
+        pendingRead = false
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        upstream?.resumeReadsIfNeeded()
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: - UpstreamReceiver
+
+    var acceptsUpstreamData: Bool { context?.channel.isWritable ?? false }
+
+    func upstream(_ connection: UpstreamConnection, received event: HTTPParserEvent<HTTPResponseHead>) {}
+
+    func upstream(_ connection: UpstreamConnection, receivedRaw bytes: ByteBuffer) {
+        self.connection.bytesOut += bytes.readableBytes
+        clientTimer.touch()
+        context.write(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func upstreamInputClosed(_ connection: UpstreamConnection) {
+        serverInputClosed = true
+        context.closeAfterPendingWrites(mode: .output)
+        if let fin = backend?.config.timeouts.serverFin {
+            connection.idleTimer.arm(fin.timeAmount) { [weak self] in self?.timedOut(clientSide: false) }
+        }
+        if clientInputClosed { finish() }
+    }
+
+    func upstreamReadComplete(_ connection: UpstreamConnection) {
+        context.flush()
+    }
+
+    func upstream(_ connection: UpstreamConnection, failed failure: UpstreamFailure) {
+        if !finished {
+            if status == "--" && !(clientInputClosed && serverInputClosed) {
+                status = failure.isTimeout ? "sD" : "SD"
+            }
+            finish()
+        }
+    }
+
+    func upstreamWritabilityChanged(_ connection: UpstreamConnection) {
+        resumeClientReadsIfNeeded()
+    }
+
+    func timedOut(clientSide: Bool) {
+        guard !finished else { return }
+        status = clientSide ? "cD" : "sD"
+        finish()
+    }
+
+    // MARK: - End
+
+    func finish() {
+        guard !finished else { return }
+        finished = true
+        clientTimer.cancel()
+        if let upstream {
+            self.upstream = nil
+            upstream.idleTimer.cancel()
+            upstream.close()
+        }
+        server?.connectionEnded()
+        context.closeAfterPendingWrites()
+        log()
+    }
+
+    func log() {
+        guard let logger = frontend.logger, frontend.config.logFormat != nil else { return }
+        var record = TransactionLogRecord(
+            clientAddress: connection.clientAddress, clientPort: connection.clientPort,
+            acceptDateMicroseconds: connection.acceptedAtWallMicroseconds,
+            requestDateMicroseconds: connection.acceptedAtWallMicroseconds,
+            frontendName: frontend.name, backendName: backend?.name ?? frontend.name,
+            serverName: server?.name ?? "<NOSRV>")
+        record.queueTime = server == nil ? -1 : 0
+        record.connectTime = connectTime
+        record.totalTime = HTTPTransaction.milliseconds(from: connection.acceptedAt)
+        record.bytesToClient = Int64(connection.bytesOut)
+        record.bytesFromClient = Int64(connection.bytesIn)
+        record.terminationState = status
+        record.retries = attempts
+        record.processConnections = generation.currentConnections
+        record.frontendConnections = frontend.counters.currentSessions
+        record.backendConnections = backend?.counters.currentSessions ?? 0
+        record.serverConnections = server?.currentConnections ?? 0
+        logger.log(LogLineFormatter.tcplog(record), level: .info)
+    }
+}

@@ -1,0 +1,257 @@
+import BatonBalancing
+import BatonHTTP1
+import NIOCore
+
+/// What an upstream connection reports to the session that currently uses it. Both live on the
+/// same event loop, so calls are direct.
+protocol UpstreamReceiver: AnyObject {
+    /// A parsed response event (HTTP) or raw bytes (`mode tcp` and tunnels).
+    func upstream(_ connection: UpstreamConnection, received event: HTTPParserEvent<HTTPResponseHead>)
+    func upstream(_ connection: UpstreamConnection, receivedRaw bytes: ByteBuffer)
+    /// The server sent its FIN (raw mode): half-close towards the client.
+    func upstreamInputClosed(_ connection: UpstreamConnection)
+    /// The end of a read burst: time to flush what was written to the client.
+    func upstreamReadComplete(_ connection: UpstreamConnection)
+    func upstream(_ connection: UpstreamConnection, failed failure: UpstreamFailure)
+    func upstreamWritabilityChanged(_ connection: UpstreamConnection)
+    /// Whether the client can take more bytes; reads from the server pause while it cannot.
+    var acceptsUpstreamData: Bool { get }
+}
+
+enum UpstreamFailure: Error {
+    /// The response could not be parsed (502).
+    case invalidResponse(HTTPParserError)
+    /// The server closed the connection before the response was complete.
+    case closed
+    /// `timeout server` or `timeout tunnel` expired.
+    case timedOut
+}
+
+/// The handler on a server channel: parses responses (or relays raw bytes), pauses reading while
+/// the client is slow, and knows whether it can go back to the idle pool.
+final class UpstreamConnection: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum Mode {
+        case http
+        case raw
+    }
+
+    let server: ServerState
+    private(set) var context: ChannelHandlerContext?
+    weak var receiver: (any UpstreamReceiver)?
+    var mode: Mode
+    var parser = HTTPResponseParser()
+    /// Set when the last response ended cleanly and the server did not ask to close.
+    var keepAliveAllowed = false
+    private var isActive = false
+    private var pendingRead = false
+    private var pool: UpstreamPool?
+    private var poolExpiry: Scheduled<Void>?
+    private var inputClosed = false
+    /// A reset or another socket error, as opposed to a clean close.
+    private var sawError = false
+    let idleTimer: InactivityTimer
+
+    init(server: ServerState, mode: Mode, eventLoop: any EventLoop) {
+        self.server = server
+        self.mode = mode
+        self.idleTimer = InactivityTimer(eventLoop: eventLoop)
+    }
+
+    var channel: (any Channel)? { context?.channel }
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+    var isReusable: Bool { isActive && keepAliveAllowed && !inputClosed }
+
+    // MARK: - Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        isActive = context.channel.isActive
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        isActive = true
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data)
+        idleTimer.touch()
+        guard let receiver else {
+            // An idle pooled connection must stay silent; anything else means it is unusable.
+            keepAliveAllowed = false
+            close()
+            return
+        }
+        switch mode {
+        case .raw:
+            receiver.upstream(self, receivedRaw: bytes)
+        case .http:
+            parser.append(bytes)
+            drainParser()
+        }
+    }
+
+    /// Hands parsed events to the receiver until the parser needs more bytes, the response ended
+    /// (the next one needs a new `expectResponse`), or the receiver let go of this connection.
+    func drainParser() {
+        while mode == .http, let receiver {
+            let event: HTTPParserEvent<HTTPResponseHead>?
+            do {
+                event = try parser.next()
+            } catch {
+                keepAliveAllowed = false
+                receiver.upstream(self, failed: .invalidResponse(error))
+                return
+            }
+            guard let event else { return }
+            receiver.upstream(self, received: event)
+            if case .end = event, self.receiver == nil || awaitingNextRequest { return }
+        }
+    }
+
+    /// True between the end of a final response and the next `expectResponse`.
+    var awaitingNextRequest = false
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        receiver?.upstreamReadComplete(self)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isActive = false
+        idleTimer.cancel()
+        leavePool()
+        if let receiver {
+            switch mode {
+            case .raw where !sawError:
+                // A clean close ends the server's direction like a FIN would.
+                if !inputClosed {
+                    inputClosed = true
+                    receiver.upstreamInputClosed(self)
+                }
+                self.receiver?.upstream(self, failed: .closed)
+            case .raw:
+                receiver.upstream(self, failed: .closed)
+            case .http:
+                if let event = try? parser.endOfInput() {
+                    receiver.upstream(self, received: event)
+                }
+                self.receiver?.upstream(self, failed: .closed)
+            }
+        }
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, case .inputClosed = event {
+            inputClosed = true
+            if mode == .raw {
+                receiver?.upstreamInputClosed(self)
+            } else if let receiver {
+                // HTTP: a close-delimited body ends here; otherwise the response was cut short.
+                do {
+                    if let last = try parser.endOfInput() {
+                        receiver.upstream(self, received: last)
+                    }
+                } catch {
+                    receiver.upstream(self, failed: .closed)
+                }
+                if self.receiver != nil, !awaitingNextRequest {
+                    self.receiver?.upstream(self, failed: .closed)
+                }
+            } else {
+                close()
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        receiver?.upstreamWritabilityChanged(self)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        sawError = true
+        keepAliveAllowed = false
+        context.close(promise: nil)
+    }
+
+    // MARK: - Backpressure
+
+    func read(context: ChannelHandlerContext) {
+        if let receiver, !receiver.acceptsUpstreamData {
+            pendingRead = true
+            return
+        }
+        pendingRead = false
+        context.read()
+    }
+
+    /// Called when the client drained its buffer.
+    func resumeReadsIfNeeded() {
+        guard pendingRead, let context, receiver?.acceptsUpstreamData ?? true else { return }
+        pendingRead = false
+        context.read()
+    }
+
+    // MARK: - Use by sessions
+
+    func write(_ bytes: ByteBuffer) {
+        context?.write(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    func writeAndFlush(_ bytes: ByteBuffer) {
+        context?.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    /// Starts a new exchange: the next response answers a request with this method.
+    func beginExchange(method: String, receiver: any UpstreamReceiver) {
+        self.receiver = receiver
+        awaitingNextRequest = false
+        keepAliveAllowed = false
+        parser.expectResponse(toMethod: method)
+    }
+
+    func close() {
+        guard let context else { return }
+        receiver = nil
+        keepAliveAllowed = false
+        context.close(promise: nil)
+    }
+
+    /// Passes a FIN on to the server once everything written before has gone out.
+    func closeOutput() {
+        context?.closeAfterPendingWrites(mode: .output)
+    }
+
+    func enterPool(_ pool: UpstreamPool, lifetime: TimeAmount) {
+        receiver = nil
+        self.pool = pool
+        idleTimer.cancel()
+        poolExpiry = context?.eventLoop.assumeIsolated().scheduleTask(in: lifetime) { [weak self] in
+            guard let self else { return }
+            self.pool?.remove(self)
+            self.pool = nil
+            self.close()
+        }
+        resumeReadsIfNeeded()
+    }
+
+    func leavePool() {
+        poolExpiry?.cancel()
+        poolExpiry = nil
+        if let pool {
+            self.pool = nil
+            pool.remove(self)
+        }
+    }
+}

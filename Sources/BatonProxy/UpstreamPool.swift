@@ -1,0 +1,72 @@
+import BatonBalancing
+import NIOCore
+
+/// Idle keep-alive connections to servers, one pool per event loop so that taking and returning
+/// a connection needs no lock and a client always gets a server channel on its own loop.
+/// Reuse follows HAProxy's `http-reuse safe`: the first request of a client connection gets a
+/// connection of its own; later ones may take any idle connection to the chosen server.
+final class UpstreamPool {
+    /// How long an idle connection is kept (HAProxy's `pool-purge-delay` default).
+    static let idleLifetime: TimeAmount = .seconds(5)
+
+    private var idle: [ObjectIdentifier: [UpstreamConnection]] = [:]
+
+    /// The most recently returned idle connection to `server`, if any is still open.
+    func take(for server: ServerState) -> UpstreamConnection? {
+        let key = ObjectIdentifier(server)
+        while var list = idle[key], let connection = list.popLast() {
+            idle[key] = list
+            if connection.isReusable {
+                connection.leavePool()
+                return connection
+            }
+        }
+        return nil
+    }
+
+    func putBack(_ connection: UpstreamConnection) {
+        let key = ObjectIdentifier(connection.server)
+        idle[key, default: []].append(connection)
+        connection.enterPool(self, lifetime: Self.idleLifetime)
+    }
+
+    /// Called when an idle connection closed or expired.
+    func remove(_ connection: UpstreamConnection) {
+        let key = ObjectIdentifier(connection.server)
+        idle[key]?.removeAll { $0 === connection }
+    }
+
+    func closeAll() {
+        let all = idle.values.flatMap { $0 }
+        idle.removeAll()
+        for connection in all { connection.close() }
+    }
+
+    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+}
+
+/// The pools of every event loop of the group, found from a channel's loop without a lock:
+/// the map is built before the first connection and never changes.
+final class UpstreamPools: Sendable {
+    private let pools: [ObjectIdentifier: NIOLoopBoundBox<UpstreamPool>]
+
+    init(group: any EventLoopGroup) {
+        var pools: [ObjectIdentifier: NIOLoopBoundBox<UpstreamPool>] = [:]
+        for loop in group.makeIterator() {
+            pools[ObjectIdentifier(loop)] = .makeBoxSendingValue(UpstreamPool(), eventLoop: loop)
+        }
+        self.pools = pools
+    }
+
+    /// The pool of `eventLoop`; must be called on that loop.
+    func pool(for eventLoop: any EventLoop) -> UpstreamPool {
+        if let bound = pools[ObjectIdentifier(eventLoop)] { return bound.value }
+        return UpstreamPool()
+    }
+
+    func closeAll() {
+        for bound in pools.values {
+            bound.eventLoop.execute { bound.value.closeAll() }
+        }
+    }
+}
