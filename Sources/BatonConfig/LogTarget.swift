@@ -19,7 +19,8 @@ public struct LogTarget: Sendable, Hashable {
     public var facility: SyslogFacility
     /// Messages above this level (less severe) are not sent; nil sends every level.
     public var level: SyslogLevel?
-    /// Messages are sent with at least this severity; nil leaves them as they are.
+    /// Messages more severe than this are sent at this level (HAProxy's `minlevel` caps
+    /// severity: with `err`, an `emerg` goes out as `err`); nil leaves them as they are.
     public var minimumLevel: SyslogLevel?
     public var format: Format
     /// `len N`: lines are truncated to this many bytes.

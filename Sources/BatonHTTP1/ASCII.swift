@@ -56,6 +56,26 @@ enum ASCII {
     @inlinable @inline(__always)
     static func lower(_ c: UInt8) -> UInt8 { c &- 0x41 < 26 ? c | 0x20 : c }
 
+    /// Whether all eight bytes of `word` are in `minimum...0x7E` (`minimum` at most 0x80): no byte below it, no DEL,
+    /// no byte with the high bit set. SWAR: lets the validating loops skip ordinary text eight bytes at a time.
+    @inlinable @inline(__always)
+    static func allPrintable(_ word: UInt64, minimum: UInt8) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let below = (word &- ones &* UInt64(minimum)) & ~word & highs
+        let delXor = word ^ (ones &* 0x7F)
+        let del = (delXor &- ones) & ~delXor & highs
+        return (below | del | (word & highs)) == 0
+    }
+
+    /// Advances `i` past whole words of printable bytes (see `allPrintable`) that lie before `end`.
+    @inlinable @inline(__always)
+    static func skipPrintable(_ p: UnsafeRawBufferPointer, _ i: inout Int, end: Int, minimum: UInt8) {
+        while i &+ 8 <= end && allPrintable(p.loadUnaligned(fromByteOffset: i, as: UInt64.self), minimum: minimum) {
+            i &+= 8
+        }
+    }
+
     /// Index of the first `byte` in `p[from..<to]`, via memchr.
     @inlinable @inline(__always)
     static func find(_ byte: UInt8, in p: UnsafeRawBufferPointer, from: Int, to: Int) -> Int? {

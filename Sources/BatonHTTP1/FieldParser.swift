@@ -60,9 +60,10 @@ enum FieldParser {
             // OWS field-value OWS CRLF
             while ASCII.isWhitespace(p[i]) { i += 1 }
             let valueStart = i
-            var valueEnd = i
             var nonASCII = false
             while true {
+                // Ordinary visible ASCII eight bytes at a time; HTAB, obs-text, CTLs and the CR byte by byte.
+                ASCII.skipPrintable(p, &i, end: p.count, minimum: 0x20)
                 let c = p[i]
                 if c == ASCII.cr { break }
                 guard ASCII.isFieldValueByte(c) else {
@@ -70,9 +71,10 @@ enum FieldParser {
                 }
                 if c >= 0x80 { nonASCII = true }
                 i += 1
-                if !ASCII.isWhitespace(c) { valueEnd = i }
             }
             guard p[i + 1] == ASCII.lf else { throw .badMessage("bare CR in field value") }
+            var valueEnd = i
+            while valueEnd > valueStart && ASCII.isWhitespace(p[valueEnd - 1]) { valueEnd -= 1 }
             i += 2
 
             if collectFacts {

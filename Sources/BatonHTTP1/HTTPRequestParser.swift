@@ -82,6 +82,7 @@ enum RequestHeadParser {
 
         // request-target: visible ASCII only (no SP, CTL, DEL or non-ASCII bytes).
         let targetStart = i
+        ASCII.skipPrintable(p, &i, end: p.count, minimum: 0x21)
         while p[i] > 0x20 && p[i] < 0x7F { i += 1 }
         guard i > targetStart else { throw .badMessage("empty request target") }
         guard p[i] == ASCII.sp else { throw .badMessage("invalid request target") }

@@ -96,7 +96,7 @@ struct HeadScanner: Sendable {
             i = self.lineStart
         }
         self.scanned = limit
-        if self.hasStartLine && !self.sawStartLine && limit > self.maxStartLineBytes + 1 {
+        if self.hasStartLine && !self.sawStartLine && limit - 1 > self.maxStartLineBytes {
             // The start line is unterminated and already longer than allowed (one byte may be its CR).
             return .failed(self.startLineError)
         }

@@ -48,6 +48,10 @@ extension HTTPSession {
             return
         }
         backend.counters.requestReceived()
+        if let prepared = backend.returnResponse, backend.config.name != frontend.name {
+            respondLocally(prepared, in: transaction, termination: "LR--")
+            return
+        }
         transaction.serverSideClose = frontend.config.httpConnectionMode != .keepAlive
             || backend.config.httpConnectionMode != .keepAlive
         transaction.connectStartedAt = .now()
@@ -224,13 +228,9 @@ extension HTTPSession {
         if let backend = frontend.defaultBackend {
             record.backendConnections = backend.counters.currentSessions
         }
-        let line: String
-        switch frontend.config.logFormat {
-        case .httplog?: line = LogLineFormatter.httplog(record)
-        case .httpslog?: line = LogLineFormatter.httpslog(record)
-        case .tcplog?: line = LogLineFormatter.tcplog(record)
-        case nil: return  // without a log format HAProxy logs the connection at accept only
-        }
-        logger.log(line, level: .info)
+        // Without a log format HAProxy logs the connection at accept only.
+        guard let format = frontend.config.logFormat else { return }
+        logger.log(bytes: LogLineFormatter.bytes(record, format: format, options: logger.lineOptions),
+                   level: .info)
     }
 }

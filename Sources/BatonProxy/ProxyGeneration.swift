@@ -83,6 +83,8 @@ public final class BackendRuntime: Sendable {
     /// Socket addresses, indexed like `selector.servers`.
     let addresses: [SocketAddress]
     let errorPages: ErrorPages
+    /// The backend's first `http-request return` rule (a `listen` answers it as a frontend).
+    let returnResponse: PreparedResponse?
 
     init(config: Proxy) throws {
         self.config = config
@@ -92,6 +94,7 @@ public final class BackendRuntime: Sendable {
             try SocketAddress(ipAddress: $0.resolvedAddress, port: $0.port)
         }
         self.errorPages = ErrorPages(errorFiles: config.errorFiles)
+        self.returnResponse = config.httpRequestReturns.first.map(PreparedResponse.init(httpReturn:))
     }
 
     var name: String { config.name }

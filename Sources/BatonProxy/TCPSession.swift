@@ -281,6 +281,6 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
         record.frontendConnections = frontend.counters.currentSessions
         record.backendConnections = backend?.counters.currentSessions ?? 0
         record.serverConnections = server?.currentConnections ?? 0
-        logger.log(LogLineFormatter.tcplog(record), level: .info)
+        logger.log(bytes: LogLineFormatter.tcplogBytes(record, options: logger.lineOptions), level: .info)
     }
 }

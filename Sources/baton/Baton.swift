@@ -15,6 +15,8 @@ import Glibc
 @main
 enum Baton {
     static func main() {
+        // A log reader or client that goes away must not kill the process.
+        signal(SIGPIPE, SIG_IGN)
         let arguments = Array(CommandLine.arguments.dropFirst())
         let options: CommandLineOptions
         do {

@@ -26,9 +26,15 @@ struct Runner {
         let pid = getpid()
 
         let hostname = global.logSendHostname.map { $0 ?? System.hostname }
-        let tag = global.logTag ?? "baton"
+        // HAProxy tags lines with its program name; keeping "haproxy" keeps existing syslog
+        // routing (such as Debian's rsyslog rule for programname haproxy) working unchanged.
+        let tag = global.logTag ?? "haproxy"
         let makeLogger: ([LogTarget]) -> LogDispatcher? = { targets in
-            LogDispatcher(targets: targets, tag: tag, hostname: hostname, pid: pid)
+            let dispatcher = LogDispatcher(targets: targets, tag: tag, hostname: hostname, pid: pid)
+            for problem in dispatcher.problems {
+                Baton.printError("[WARNING]  (\(pid)) : log : \(problem)")
+            }
+            return dispatcher
         }
         let generation: ProxyGeneration
         do {

@@ -228,6 +228,15 @@ struct RequestParsingTests {
         #expect(events.count == 2)
     }
 
+    @Test func unlimitedLimitsDoNotOverflow() throws {
+        var parser = HTTPRequestParser(maxHeadBytes: .max, maxRequestLineBytes: .max)
+        let events = try drive(&parser, [buffer("GET / HTTP/1.1\r\nHost: a\r\n"), buffer("\r\n")])
+        #expect(events.count == 2)
+        var responses = HTTPResponseParser(maxHeadBytes: .max, maxStatusLineBytes: .max)
+        responses.expectResponse(toMethod: "GET")
+        #expect(try drive(&responses, [buffer("HTTP/1.1 204 No Content\r\n\r\n")]).count == 2)
+    }
+
     @Test func hostValueMayBeEmpty() throws {
         let events = try parseRequests("GET / HTTP/1.1\r\nHost:\r\n\r\n")
         #expect(requestHead(events.first)?.0.fields == [HTTPField("Host", "")])

@@ -156,6 +156,38 @@ struct RequestStrictnessTests {
         #expect(requestError(c.raw) == c.kind)
     }
 
+    /// The validating loops skip eight bytes at a time: put each kind of byte at every offset of a long value
+    /// and of a long target.
+    @Test(arguments: [0x00, 0x01, 0x08, 0x0A, 0x0B, 0x0D, 0x1F, 0x7F] as [UInt8])
+    func controlBytesAtEveryOffset(_ byte: UInt8) {
+        for offset in 0..<24 {
+            var value = Array(repeating: UInt8(ascii: "v"), count: 24)
+            value[offset] = byte
+            let field = Array("GET / HTTP/1.1\r\nHost: a\r\nX: ".utf8) + value + Array("\r\n\r\n".utf8)
+            #expect(requestError(bytes: field) == .badMessage, "value, offset \(offset)")
+            var target = Array("/".utf8) + Array(repeating: UInt8(ascii: "t"), count: 24)
+            target[offset + 1] = byte
+            let line = Array("GET ".utf8) + target + Array(" HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
+            #expect(requestError(bytes: line) == .badMessage, "target, offset \(offset)")
+        }
+    }
+
+    @Test func allowedBytesAtEveryOffset() throws {
+        for byte in [0x09, 0x20, 0x21, 0x7E] as [UInt8] {
+            for offset in 1..<23 {
+                var value = Array(repeating: UInt8(ascii: "v"), count: 24)
+                value[offset] = byte
+                let raw = Array("GET / HTTP/1.1\r\nHost: a\r\nX: ".utf8) + value + Array("\r\n\r\n".utf8)
+                var parser = HTTPRequestParser()
+                parser.append(buffer(raw))
+                let (head, _) = try #require(requestHead(try parser.next()))
+                #expect(Array(head.fields[1].value.utf8) == value)
+            }
+        }
+        // A space inside the target ends it (and the line is then invalid).
+        #expect(requestError("GET /" + String(repeating: "t", count: 10) + " x HTTP/1.1\r\nHost: a\r\n\r\n") == .badMessage)
+    }
+
     @Test func invalidUTF8InValue() {
         var bytes = Array("GET / HTTP/1.1\r\nHost: a\r\nX: ".utf8)
         bytes += [0xE9, 0x74, 0xE9]  // "été" in Latin-1
