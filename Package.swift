@@ -37,6 +37,10 @@ let package = Package(
             "BatonHTTP1", .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "BatonBalancingTests", dependencies: ["BatonBalancing", "BatonConfig"]),
+        .testTarget(name: "BatonProxyTests", dependencies: [
+            "BatonProxy", "BatonConfig", "BatonHTTP1",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .testTarget(name: "BatonObservabilityTests", dependencies: ["BatonObservability", "BatonConfig"]),
         // Runs the real `baton` binary as a child process against real servers on loopback.
         .testTarget(name: "BatonIntegrationTests", dependencies: [

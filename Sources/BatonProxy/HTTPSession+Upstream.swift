@@ -75,21 +75,21 @@ extension HTTPSession {
     func connectFailed(_ transaction: HTTPTransaction, server: ServerState, timedOut: Bool) {
         guard self.transaction === transaction, let backend = transaction.backend else { return }
         transaction.attempts += 1
-        transaction.record.retries = transaction.attempts
-        let retries = backend.config.retries
-        guard transaction.attempts <= retries else {
-            transaction.record.retries = retries
+        transaction.record.retries = min(transaction.attempts, backend.config.retries)
+        let delay: TimeAmount
+        let excluded: ServerState?
+        switch backend.retryPolicy.decide(failedAttempts: transaction.attempts, timedOut: timedOut) {
+        case .giveUp:
             transaction.record.connectTime = -1
             respondLocally(errorResponse(503, transaction), in: transaction, termination: "SC--")
             return
+        case .retrySameServer(let after):
+            (delay, excluded) = (after, nil)
+        case .redispatch(let after):
+            (delay, excluded) = (after, server)
         }
-        let redispatch = backend.config.redispatch && transaction.attempts == retries
-            && backend.selector.servers.count > 1
-        let delay: TimeAmount = timedOut
-            ? .zero
-            : min(.seconds(1), backend.config.timeouts.connect?.timeAmount ?? .seconds(1))
         transaction.retryTask = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
-            self?.connectToServer(transaction, excluding: redispatch ? server : nil)
+            self?.connectToServer(transaction, excluding: excluded)
         }
     }
 

@@ -85,6 +85,7 @@ public final class BackendRuntime: Sendable {
     let errorPages: ErrorPages
     /// The backend's first `http-request return` rule (a `listen` answers it as a frontend).
     let returnResponse: PreparedResponse?
+    let retryPolicy: RetryPolicy
 
     init(config: Proxy) throws {
         self.config = config
@@ -95,6 +96,9 @@ public final class BackendRuntime: Sendable {
         }
         self.errorPages = ErrorPages(errorFiles: config.errorFiles)
         self.returnResponse = config.httpRequestReturns.first.map(PreparedResponse.init(httpReturn:))
+        self.retryPolicy = RetryPolicy(retries: config.retries, redispatch: config.redispatch,
+                                       connectTimeout: config.timeouts.connect?.timeAmount,
+                                       hasAlternative: config.servers.count > 1)
     }
 
     var name: String { config.name }

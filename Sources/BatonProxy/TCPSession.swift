@@ -104,16 +104,21 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
     func connectFailed(server: ServerState, timedOut: Bool) {
         guard !finished, let backend else { return }
         attempts += 1
-        guard attempts <= backend.config.retries else {
+        let delay: TimeAmount
+        let excluded: ServerState?
+        switch backend.retryPolicy.decide(failedAttempts: attempts, timedOut: timedOut) {
+        case .giveUp:
             attempts = backend.config.retries
             status = "SC"
             finish()
             return
+        case .retrySameServer(let after):
+            (delay, excluded) = (after, nil)
+        case .redispatch(let after):
+            (delay, excluded) = (after, server)
         }
-        let redispatch = backend.config.redispatch && attempts == backend.config.retries
-        let delay: TimeAmount = timedOut ? .zero : min(.seconds(1), backend.config.timeouts.connect?.timeAmount ?? .seconds(1))
         context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
-            self?.connect(excluding: redispatch ? server : nil)
+            self?.connect(excluding: excluded)
         }
     }
 
