@@ -209,6 +209,11 @@ extension HTTPSession {
             closeClient()
             return
         }
+        if transaction.requestComplete && !transaction.responseStarted {
+            // The client has nothing to do while the server works: `timeout server` governs.
+            clientTimer.arm(timeouts.client?.timeAmount) { [weak self] in self?.clientTimedOut() }
+            return
+        }
         transaction.record.terminationState = transaction.responseStarted ? "cD--" : "cH--"
         if !transaction.requestComplete && !transaction.responseStarted {
             transaction.record.terminationState = "cD--"

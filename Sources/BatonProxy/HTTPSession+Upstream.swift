@@ -40,7 +40,7 @@ extension HTTPSession {
         let eventLoop = context.eventLoop
         ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -143,11 +143,21 @@ extension HTTPSession {
         }
         upstream.flush()
         transaction.requestSentAt = transaction.requestSentAt ?? .now()
+        armServerTimeout(upstream, backend: backend)
+        resumeClientReadsIfNeeded()
+    }
+
+    /// `timeout server`: the server stayed silent. Time spent paused because the client reads
+    /// slowly is the client's, so the timer starts over then (`timeout client` covers it).
+    func armServerTimeout(_ upstream: UpstreamConnection, backend: BackendRuntime) {
         upstream.idleTimer.arm(backend.config.timeouts.server?.timeAmount) { [weak self, weak upstream] in
             guard let self, let upstream else { return }
-            self.upstream(upstream, failed: .timedOut)
+            if upstream.isPausedForClient {
+                self.armServerTimeout(upstream, backend: backend)
+            } else {
+                self.upstream(upstream, failed: .timedOut)
+            }
         }
-        resumeClientReadsIfNeeded()
     }
 
     // MARK: - UpstreamReceiver

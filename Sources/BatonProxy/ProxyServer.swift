@@ -80,7 +80,7 @@ public final class ProxyServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(limiter)
                 }
             }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { [self] channel in
                 generation.connectionOpened()

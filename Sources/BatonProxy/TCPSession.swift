@@ -41,9 +41,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         clientTimer = InactivityTimer(eventLoop: context.eventLoop)
-        clientTimer.arm((frontend.config.timeouts.tunnel ?? frontend.config.timeouts.client)?.timeAmount) { [weak self] in
-            self?.timedOut(clientSide: true)
-        }
+        armClientTimeout()
         connect(excluding: nil)
     }
 
@@ -73,7 +71,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
         let timeout = backend.config.timeouts.connect?.timeAmount ?? .seconds(3600)
         ClientBootstrap(group: context.eventLoop)
             .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -130,11 +128,26 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
         pendingBytes = 0
         upstream.flush()
         if clientInputClosed { upstream.closeOutput() }
-        let timeouts = backend?.config.timeouts
-        upstream.idleTimer.arm((timeouts?.tunnel ?? timeouts?.server)?.timeAmount) { [weak self] in
-            self?.timedOut(clientSide: false)
-        }
+        armServerTimeout(upstream)
         resumeClientReadsIfNeeded()
+    }
+
+    /// Inactivity timers for each side. A side held back by the other's backpressure is not
+    /// idle, so its timer starts over instead of firing.
+    func armClientTimeout() {
+        let timeouts = frontend.config.timeouts
+        clientTimer.arm((timeouts.tunnel ?? timeouts.client)?.timeAmount) { [weak self] in
+            guard let self else { return }
+            if self.pendingRead { self.armClientTimeout() } else { self.timedOut(clientSide: true) }
+        }
+    }
+
+    func armServerTimeout(_ upstream: UpstreamConnection) {
+        let timeouts = backend?.config.timeouts
+        upstream.idleTimer.arm((timeouts?.tunnel ?? timeouts?.server)?.timeAmount) { [weak self, weak upstream] in
+            guard let self, let upstream else { return }
+            if upstream.isPausedForClient { self.armServerTimeout(upstream) } else { self.timedOut(clientSide: false) }
+        }
     }
 
     // MARK: - Client side

@@ -192,6 +192,9 @@ final class UpstreamConnection: ChannelDuplexHandler {
         context.read()
     }
 
+    /// Reading is held back because the client cannot take more.
+    var isPausedForClient: Bool { pendingRead }
+
     /// Called when the client drained its buffer.
     func resumeReadsIfNeeded() {
         guard pendingRead, let context, receiver?.acceptsUpstreamData ?? true else { return }
