@@ -89,7 +89,6 @@ http {{
     haproxy_like = f"""
 global
     nbthread 1
-    maxconn 10000
 
 defaults
     mode http
