@@ -19,7 +19,6 @@ extension HTTPSession {
             requestDateMicroseconds: started.wallMicroseconds,
             frontendName: frontend.name, backendName: backend?.name ?? frontend.name,
             serverName: "<NOSRV>")
-        record.requestLine = "\(head.method) \(head.target) \(head.version)"
         record.idleTime = HTTPTransaction.milliseconds(from: idleSince, to: started.deadline)
         record.requestHeadTime = HTTPTransaction.milliseconds(from: started.deadline)
         let keepOpen = frontend.config.httpConnectionMode != .close
@@ -28,8 +27,8 @@ extension HTTPSession {
                                           record: record, startedAt: started.deadline,
                                           keepClientOpen: keepOpen)
         self.transaction = transaction
-        clientTimer.arm(timeouts.client?.timeAmount) { [weak self] in
-            self?.clientTimedOut()
+        clientTimer.arm(timeouts.client?.timeAmount) { [self] in
+            self.clientTimedOut()
         }
 
         if let uri = frontend.config.monitorURI, MessageRewriting.matchesMonitorURI(head.target, uri) {
@@ -125,28 +124,39 @@ extension HTTPSession {
         }
     }
 
-    /// An error before any transaction could start (bad request, timeout): answer and close.
+    /// Answers with an error page and closes: a malformed request, a timeout while receiving it.
+    /// A transaction under way is ended first (its server connection is not reused) and logged
+    /// once, with this status.
     func respondWithError(status: Int, termination: String, requestLine: String?) {
-        let pages = transaction?.backend?.errorPages ?? frontend.errorPages
+        let current = transaction
+        let pages = current?.backend?.errorPages ?? frontend.errorPages
         let bytes = pages.response(for: status)
-        var record = transaction?.record ?? TransactionLogRecord(
-            clientAddress: connection.clientAddress, clientPort: connection.clientPort,
-            acceptDateMicroseconds: connection.acceptedAtWallMicroseconds,
-            requestDateMicroseconds: requestStartedAt?.wallMicroseconds ?? WallClock.microseconds(),
-            frontendName: frontend.name, backendName: frontend.name, serverName: "<NOSRV>")
+        var record: TransactionLogRecord
+        if let current {
+            current.retryTask?.cancel()
+            releaseServerSide(current, reusable: false)
+            record = current.record
+            record.activeTime = HTTPTransaction.milliseconds(from: current.startedAt)
+        } else {
+            record = TransactionLogRecord(
+                clientAddress: connection.clientAddress, clientPort: connection.clientPort,
+                acceptDateMicroseconds: connection.acceptedAtWallMicroseconds,
+                requestDateMicroseconds: requestStartedAt?.wallMicroseconds ?? WallClock.microseconds(),
+                frontendName: frontend.name, backendName: frontend.name, serverName: "<NOSRV>")
+            record.requestHeadTime = -1
+            if let started = requestStartedAt {
+                record.activeTime = HTTPTransaction.milliseconds(from: started.deadline)
+            }
+        }
         if let requestLine { record.requestLine = requestLine }
         record.status = status
         record.terminationState = termination
         record.bytesToClient += Int64(bytes.readableBytes)
-        if let started = requestStartedAt {
-            record.requestHeadTime = -1
-            record.activeTime = HTTPTransaction.milliseconds(from: started.deadline)
-        }
         transaction = nil
         frontend.counters.responseSent(status: status)
         connection.bytesOut += bytes.readableBytes
         context.write(wrapOutboundOut(bytes), promise: nil)
-        emitLog(record)
+        emitLog(record, request: current?.request)
         closeClientAfterFlush()
     }
 
@@ -163,7 +173,7 @@ extension HTTPSession {
         frontend.counters.responseSent(status: transaction.record.status)
         transaction.backend?.counters.responseSent(status: transaction.record.status)
         // HAProxy does not log requests answered by monitor-uri.
-        if !transaction.isMonitorRequest { emitLog(transaction.record) }
+        if !transaction.isMonitorRequest { emitLog(transaction.record, request: transaction.request) }
         if !transaction.keepClientOpen || clientInputClosed || closing || generation.isStopping {
             closeClientAfterFlush()
             return
@@ -185,7 +195,7 @@ extension HTTPSession {
             transaction.record.terminationState = transaction.responseStarted ? "CD--" : "CH--"
         }
         transaction.record.activeTime = HTTPTransaction.milliseconds(from: transaction.startedAt)
-        emitLog(transaction.record)
+        emitLog(transaction.record, request: transaction.request)
     }
 
     func releaseServerSide(_ transaction: HTTPTransaction, reusable: Bool) {
@@ -211,23 +221,26 @@ extension HTTPSession {
         }
         if transaction.requestComplete && !transaction.responseStarted {
             // The client has nothing to do while the server works: `timeout server` governs.
-            clientTimer.arm(timeouts.client?.timeAmount) { [weak self] in self?.clientTimedOut() }
+            clientTimer.arm(timeouts.client?.timeAmount) { [self] in self.clientTimedOut() }
             return
         }
-        transaction.record.terminationState = transaction.responseStarted ? "cD--" : "cH--"
         if !transaction.requestComplete && !transaction.responseStarted {
-            transaction.record.terminationState = "cD--"
-            abortTransaction(transaction, clientSide: true)
+            // The client stopped sending its body.
             respondWithError(status: 408, termination: "cD--", requestLine: nil)
             return
         }
+        transaction.record.terminationState = "cD--"
         abortTransaction(transaction, clientSide: true)
         closeClient()
     }
 
-    func emitLog(_ record: TransactionLogRecord) {
+    func emitLog(_ record: TransactionLogRecord, request: HTTPRequestHead? = nil) {
         guard let logger = frontend.logger else { return }
         var record = record
+        if let request, record.requestLine.isEmpty {
+            // Built only when a line is written: most of the per-request cost of logging.
+            record.requestLine = "\(request.method) \(request.target) \(request.version)"
+        }
         record.processConnections = generation.currentConnections
         record.frontendConnections = frontend.counters.currentSessions
         if let backend = frontend.defaultBackend {

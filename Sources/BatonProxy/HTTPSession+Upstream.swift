@@ -50,8 +50,7 @@ extension HTTPSession {
             }
             .connect(to: backend.address(of: server))
             .assumeIsolated()
-            .whenComplete { [weak self] result in
-                guard let self else { return }
+            .whenComplete { [self] result in
                 switch result {
                 case .success(let channel):
                     guard self.transaction === transaction, transaction.server === server,
@@ -88,8 +87,8 @@ extension HTTPSession {
         case .redispatch(let after):
             (delay, excluded) = (after, server)
         }
-        transaction.retryTask = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
-            self?.connectToServer(transaction, excluding: excluded)
+        transaction.retryTask = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            self.connectToServer(transaction, excluding: excluded)
         }
     }
 
@@ -107,9 +106,9 @@ extension HTTPSession {
             respondLocally(errorResponse(503, transaction), in: transaction, termination: "sQ--")
             return
         }
-        transaction.retryTask = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(2)) { [weak self] in
+        transaction.retryTask = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(2)) { [self] in
             transaction.record.queueTime = HTTPTransaction.milliseconds(from: queuedAt)
-            self?.connectToServer(transaction, excluding: nil)
+            self.connectToServer(transaction, excluding: nil)
         }
     }
 
@@ -150,8 +149,7 @@ extension HTTPSession {
     /// `timeout server`: the server stayed silent. Time spent paused because the client reads
     /// slowly is the client's, so the timer starts over then (`timeout client` covers it).
     func armServerTimeout(_ upstream: UpstreamConnection, backend: BackendRuntime) {
-        upstream.idleTimer.arm(backend.config.timeouts.server?.timeAmount) { [weak self, weak upstream] in
-            guard let self, let upstream else { return }
+        upstream.idleTimer.arm(backend.config.timeouts.server?.timeAmount) { [self, upstream] in
             if upstream.isPausedForClient {
                 self.armServerTimeout(upstream, backend: backend)
             } else {
@@ -294,7 +292,7 @@ extension HTTPSession {
         self.transaction = nil
         transaction.responseComplete = true
         transaction.record.activeTime = HTTPTransaction.milliseconds(from: transaction.startedAt)
-        emitLog(transaction.record)
+        emitLog(transaction.record, request: transaction.request)
         transaction.upstream = nil
         tunnel = upstream
         upstream.mode = .raw
@@ -306,11 +304,11 @@ extension HTTPSession {
         if fromClient.readableBytes > 0 { upstream.writeAndFlush(fromClient) }
         let backendTimeouts = transaction.backend?.config.timeouts
         let tunnelTimeout = (backendTimeouts?.tunnel ?? timeouts.tunnel)?.timeAmount
-        clientTimer.arm(tunnelTimeout ?? timeouts.client?.timeAmount) { [weak self] in
-            self?.tunnelTimedOut()
+        clientTimer.arm(tunnelTimeout ?? timeouts.client?.timeAmount) { [self] in
+            self.tunnelTimedOut()
         }
-        upstream.idleTimer.arm(tunnelTimeout ?? backendTimeouts?.server?.timeAmount) { [weak self] in
-            self?.tunnelTimedOut()
+        upstream.idleTimer.arm(tunnelTimeout ?? backendTimeouts?.server?.timeAmount) { [self] in
+            self.tunnelTimedOut()
         }
         if let server = transaction.server {
             // The server keeps counting this connection until the tunnel closes.
@@ -331,7 +329,7 @@ extension HTTPSession {
     /// client-fin` / `server-fin` (when set) to finish.
     func armTunnelHalfClosedTimer() {
         if clientInputClosed, let fin = timeouts.clientFin {
-            clientTimer.arm(fin.timeAmount) { [weak self] in self?.tunnelTimedOut() }
+            clientTimer.arm(fin.timeAmount) { [self] in self.tunnelTimedOut() }
         }
     }
 }

@@ -63,8 +63,8 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        headTimer.cancel()
-        clientTimer.cancel()
+        headTimer.cancel(dropScheduledCheck: true)
+        clientTimer.cancel(dropScheduledCheck: true)
         registry.table(for: context.eventLoop)?.remove(self)
     }
 
@@ -97,8 +97,8 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
 
     func channelInactive(context: ChannelHandlerContext) {
         closing = true
-        headTimer.cancel()
-        clientTimer.cancel()
+        headTimer.cancel(dropScheduledCheck: true)
+        clientTimer.cancel(dropScheduledCheck: true)
         registry.table(for: context.eventLoop)?.remove(self)
         if let tunnel {
             self.tunnel = nil
@@ -219,8 +219,8 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
     }
 
     func armHeadTimer(_ timeout: Duration?, sendTimeoutResponse: Bool) {
-        headTimer.arm(timeout?.timeAmount) { [weak self] in
-            guard let self, self.transaction == nil, !self.closing else { return }
+        headTimer.arm(timeout?.timeAmount) { [self] in
+            guard self.transaction == nil, !self.closing else { return }
             if sendTimeoutResponse {
                 self.respondWithError(status: 408, termination: "cR--", requestLine: "<BADREQ>")
             } else {
@@ -256,15 +256,15 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
     }
 
     func requestParseFailed(_ error: HTTPParserError) {
-        if let transaction {
-            // The body was malformed after the head went out: nothing sane can follow.
-            if transaction.responseStarted {
-                abortTransaction(transaction, clientSide: true)
-                closeClient()
-            } else {
-                abortTransaction(transaction, clientSide: true)
-                respondWithError(status: error.requestStatus, termination: "PR--", requestLine: nil)
-            }
+        if let transaction, transaction.responseStarted {
+            // The body was malformed after the response began: nothing sane can follow.
+            transaction.record.terminationState = "PD--"
+            abortTransaction(transaction, clientSide: true)
+            closeClient()
+            return
+        }
+        if transaction != nil {
+            respondWithError(status: error.requestStatus, termination: "PR--", requestLine: nil)
             return
         }
         respondWithError(status: error.requestStatus, termination: "PR--", requestLine: "<BADREQ>")

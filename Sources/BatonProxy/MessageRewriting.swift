@@ -15,14 +15,13 @@ enum OutgoingFraming: Equatable {
 enum MessageRewriting {
     /// Whether the client asked to keep its connection open after this request.
     static func clientWantsKeepAlive(_ request: HTTPRequestHead) -> Bool {
-        let tokens = request.fields.connectionTokens
-        if request.version == .http1_1 { return !tokens.contains("close") }
-        return tokens.contains("keep-alive")
+        if request.version == .http1_1 { return !request.fields.connectionHasToken("close") }
+        return request.fields.connectionHasToken("keep-alive")
     }
 
     /// Whether the request asks to switch protocols (WebSocket and the like).
     static func isUpgradeRequest(_ request: HTTPRequestHead) -> Bool {
-        request.version == .http1_1 && request.fields.connectionTokens.contains("upgrade")
+        request.version == .http1_1 && request.fields.connectionHasToken("upgrade")
             && request.fields.contains(name: "upgrade")
     }
 
@@ -76,9 +75,8 @@ enum MessageRewriting {
 
     /// Whether the server allows reusing its connection after this response.
     static func serverAllowsReuse(_ response: HTTPResponseHead) -> Bool {
-        let tokens = response.fields.connectionTokens
-        if response.version == .http1_1 { return !tokens.contains("close") }
-        return tokens.contains("keep-alive")
+        if response.version == .http1_1 { return !response.fields.connectionHasToken("close") }
+        return response.fields.connectionHasToken("keep-alive")
     }
 
     /// The head sent to the client and how its body is framed. `keepClientOpen` is the decision

@@ -81,8 +81,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
             }
             .connect(to: backend.address(of: server))
             .assumeIsolated()
-            .whenComplete { [weak self] result in
-                guard let self else { return }
+            .whenComplete { [self] result in
                 switch result {
                 case .success(let channel):
                     guard !self.finished,
@@ -115,8 +114,8 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
         case .redispatch(let after):
             (delay, excluded) = (after, server)
         }
-        context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
-            self?.connect(excluding: excluded)
+        context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            self.connect(excluding: excluded)
         }
     }
 
@@ -136,16 +135,14 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
     /// idle, so its timer starts over instead of firing.
     func armClientTimeout() {
         let timeouts = frontend.config.timeouts
-        clientTimer.arm((timeouts.tunnel ?? timeouts.client)?.timeAmount) { [weak self] in
-            guard let self else { return }
+        clientTimer.arm((timeouts.tunnel ?? timeouts.client)?.timeAmount) { [self] in
             if self.pendingRead { self.armClientTimeout() } else { self.timedOut(clientSide: true) }
         }
     }
 
     func armServerTimeout(_ upstream: UpstreamConnection) {
         let timeouts = backend?.config.timeouts
-        upstream.idleTimer.arm((timeouts?.tunnel ?? timeouts?.server)?.timeAmount) { [weak self, weak upstream] in
-            guard let self, let upstream else { return }
+        upstream.idleTimer.arm((timeouts?.tunnel ?? timeouts?.server)?.timeAmount) { [self, upstream] in
             if upstream.isPausedForClient { self.armServerTimeout(upstream) } else { self.timedOut(clientSide: false) }
         }
     }
@@ -178,7 +175,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
         clientInputClosed = true
         upstream?.closeOutput()
         if let fin = frontend.config.timeouts.clientFin {
-            clientTimer.arm(fin.timeAmount) { [weak self] in self?.timedOut(clientSide: true) }
+            clientTimer.arm(fin.timeAmount) { [self] in self.timedOut(clientSide: true) }
         }
         if serverInputClosed || upstream == nil && server == nil { finish() }
     }
@@ -236,7 +233,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
         serverInputClosed = true
         context.closeAfterPendingWrites(mode: .output)
         if let fin = backend?.config.timeouts.serverFin {
-            connection.idleTimer.arm(fin.timeAmount) { [weak self] in self?.timedOut(clientSide: false) }
+            connection.idleTimer.arm(fin.timeAmount) { [self] in self.timedOut(clientSide: false) }
         }
         if clientInputClosed { finish() }
     }
@@ -269,7 +266,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
     func finish() {
         guard !finished else { return }
         finished = true
-        clientTimer.cancel()
+        clientTimer.cancel(dropScheduledCheck: true)
         if let upstream {
             self.upstream = nil
             upstream.idleTimer.cancel()

@@ -41,7 +41,9 @@ final class UpstreamConnection: ChannelDuplexHandler {
 
     let server: ServerState
     private(set) var context: ChannelHandlerContext?
-    weak var receiver: (any UpstreamReceiver)?
+    /// The session using this connection; strong, and cleared whenever the connection is released
+    /// or closes (weak references would put every retain of the session on a slow path).
+    var receiver: (any UpstreamReceiver)?
     var mode: Mode
     var parser = HTTPResponseParser()
     /// Set when the last response ended cleanly and the server did not ask to close.
@@ -122,7 +124,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         isActive = false
-        idleTimer.cancel()
+        idleTimer.cancel(dropScheduledCheck: true)
         leavePool()
         if let receiver {
             switch mode {
@@ -142,6 +144,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
                 self.receiver?.upstream(self, failed: .closed)
             }
         }
+        receiver = nil
         context.fireChannelInactive()
     }
 
@@ -240,8 +243,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
         receiver = nil
         self.pool = pool
         idleTimer.cancel()
-        poolExpiry = context?.eventLoop.assumeIsolated().scheduleTask(in: lifetime) { [weak self] in
-            guard let self else { return }
+        poolExpiry = context?.eventLoop.assumeIsolated().scheduleTask(in: lifetime) { [self] in
             self.pool?.remove(self)
             self.pool = nil
             self.close()
