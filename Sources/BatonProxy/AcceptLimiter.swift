@@ -10,9 +10,12 @@ final class AcceptLimiter: ChannelDuplexHandler, @unchecked Sendable {
     typealias InboundOut = any Channel
     typealias OutboundIn = Never
 
-    private let eventLoop: any EventLoop
+    let eventLoop: any EventLoop
     private let isAtLimit: @Sendable () -> Bool
     private var pendingRead = false
+    /// Mirrors `pendingRead` for other threads, so a closing connection only wakes the
+    /// listener's loop when accepting is actually paused.
+    private let paused = Atomic<Bool>(false)
     private var context: ChannelHandlerContext?
 
     init(eventLoop: any EventLoop, isAtLimit: @escaping @Sendable () -> Bool) {
@@ -27,6 +30,7 @@ final class AcceptLimiter: ChannelDuplexHandler, @unchecked Sendable {
     func read(context: ChannelHandlerContext) {
         if isAtLimit() {
             pendingRead = true
+            paused.store(true, ordering: .relaxed)
             return
         }
         pendingRead = false
@@ -35,9 +39,11 @@ final class AcceptLimiter: ChannelDuplexHandler, @unchecked Sendable {
 
     /// Called from any thread when a connection closed.
     func connectionClosed() {
+        guard paused.load(ordering: .relaxed) else { return }
         eventLoop.execute {
             guard self.pendingRead, let context = self.context, !self.isAtLimit() else { return }
             self.pendingRead = false
+            self.paused.store(false, ordering: .relaxed)
             context.read()
         }
     }

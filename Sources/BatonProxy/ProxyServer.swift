@@ -26,7 +26,9 @@ public final class ProxyServer: Sendable {
     let pools: UpstreamPools
     let sessions: SessionRegistry
     private let listeners = Mutex<[any Channel]>([])
-    private let limiters = Mutex<[AcceptLimiter]>([])
+    /// One per `bind`, indexed like `generation.frontends` and their binds; fixed at init so
+    /// that a closing connection reads it without a lock.
+    private let limiters: [[AcceptLimiter]]
     private let stopping = Atomic<Bool>(false)
 
     public init(generation: ProxyGeneration, group: any EventLoopGroup) {
@@ -34,6 +36,18 @@ public final class ProxyServer: Sendable {
         self.group = group
         self.pools = UpstreamPools(group: group)
         self.sessions = SessionRegistry(group: group)
+        let globalLimit = generation.configuration.global.maxConnections
+        self.limiters = generation.frontends.map { frontend in
+            let frontendLimit = frontend.config.maxConnections
+            let isAtLimit: @Sendable () -> Bool = {
+                if let globalLimit, generation.currentConnections >= globalLimit { return true }
+                if let frontendLimit, frontend.counters.currentSessions >= frontendLimit { return true }
+                return false
+            }
+            return frontend.config.binds.map { _ in
+                AcceptLimiter(eventLoop: group.next(), isAtLimit: isAtLimit)
+            }
+        }
     }
 
     public var isStopping: Bool { stopping.load(ordering: .relaxed) }
@@ -41,10 +55,11 @@ public final class ProxyServer: Sendable {
     /// Opens every listener; on failure closes those already open and throws the first error.
     /// Blocks the calling thread, which must not be an event loop.
     public func start() throws {
-        for frontend in generation.frontends {
-            for bind in frontend.config.binds {
+        for (frontendIndex, frontend) in generation.frontends.enumerated() {
+            for (bindIndex, bind) in frontend.config.binds.enumerated() {
                 do {
-                    let channel = try open(bind, for: frontend).wait()
+                    let limiter = limiters[frontendIndex][bindIndex]
+                    let channel = try open(bind, for: frontend, limiter: limiter).wait()
                     listeners.withLock { $0.append(channel) }
                 } catch {
                     closeListeners()
@@ -59,24 +74,18 @@ public final class ProxyServer: Sendable {
         listeners.withLock { $0.compactMap(\.localAddress) }
     }
 
-    private func open(_ bind: Bind, for frontend: FrontendRuntime) throws -> EventLoopFuture<any Channel> {
+    private func open(_ bind: Bind, for frontend: FrontendRuntime,
+                      limiter: AcceptLimiter) throws -> EventLoopFuture<any Channel> {
         let generation = self.generation
         let pools = self.pools
         let sessions = self.sessions
-        let globalLimit = generation.configuration.global.maxConnections
-        let frontendLimit = frontend.config.maxConnections
-        let isAtLimit: @Sendable () -> Bool = {
-            if let globalLimit, generation.currentConnections >= globalLimit { return true }
-            if let frontendLimit, frontend.counters.currentSessions >= frontendLimit { return true }
-            return false
-        }
-        let bootstrap = ServerBootstrap(group: group)
+        // The listening channel lives on the limiter's loop, so the limiter knows its loop
+        // before any connection arrives.
+        let bootstrap = ServerBootstrap(group: limiter.eventLoop, childGroup: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelInitializer { [self] channel in
-                let limiter = AcceptLimiter(eventLoop: channel.eventLoop, isAtLimit: isAtLimit)
-                limiters.withLock { $0.append(limiter) }
-                return channel.eventLoop.makeCompletedFuture {
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(limiter)
                 }
             }
@@ -125,9 +134,10 @@ public final class ProxyServer: Sendable {
     }
 
     func connectionClosed() {
-        let all = limiters.withLock { $0 }
-        for limiter in all {
-            limiter.connectionClosed()
+        for frontendLimiters in limiters {
+            for limiter in frontendLimiters {
+                limiter.connectionClosed()
+            }
         }
     }
 
