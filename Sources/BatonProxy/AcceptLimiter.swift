@@ -18,9 +18,20 @@ final class AcceptLimiter: ChannelDuplexHandler, @unchecked Sendable {
     private let paused = Atomic<Bool>(false)
     private var context: ChannelHandlerContext?
 
-    init(eventLoop: any EventLoop, isAtLimit: @escaping @Sendable () -> Bool) {
+    private let countAccepted: @Sendable () -> Void
+
+    /// `countAccepted` runs for each accepted connection on the listener's loop, before the
+    /// next `read`, so the limit check always sees it.
+    init(eventLoop: any EventLoop, isAtLimit: @escaping @Sendable () -> Bool,
+         countAccepted: @escaping @Sendable () -> Void) {
         self.eventLoop = eventLoop
         self.isAtLimit = isAtLimit
+        self.countAccepted = countAccepted
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        countAccepted()
+        context.fireChannelRead(data)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {

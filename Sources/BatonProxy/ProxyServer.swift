@@ -44,8 +44,12 @@ public final class ProxyServer: Sendable {
                 if let frontendLimit, frontend.counters.currentSessions >= frontendLimit { return true }
                 return false
             }
+            let countAccepted: @Sendable () -> Void = {
+                generation.connectionOpened()
+                frontend.counters.sessionStarted()
+            }
             return frontend.config.binds.map { _ in
-                AcceptLimiter(eventLoop: group.next(), isAtLimit: isAtLimit)
+                AcceptLimiter(eventLoop: group.next(), isAtLimit: isAtLimit, countAccepted: countAccepted)
             }
         }
     }
@@ -79,10 +83,14 @@ public final class ProxyServer: Sendable {
         let generation = self.generation
         let pools = self.pools
         let sessions = self.sessions
+        let limited = generation.configuration.global.maxConnections != nil
+            || frontend.config.maxConnections != nil
         // The listening channel lives on the limiter's loop, so the limiter knows its loop
         // before any connection arrives.
         let bootstrap = ServerBootstrap(group: limiter.eventLoop, childGroup: group)
             .serverChannelOption(.backlog, value: 1024)
+            // With a connection limit, accept one connection per read so the limit is exact.
+            .serverChannelOption(.maxMessagesPerRead, value: limited ? UInt(1) : UInt(16))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -92,8 +100,6 @@ public final class ProxyServer: Sendable {
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { [self] channel in
-                generation.connectionOpened()
-                frontend.counters.sessionStarted()
                 channel.closeFuture.whenComplete { _ in
                     generation.connectionClosed()
                     frontend.counters.sessionEnded()
