@@ -23,9 +23,12 @@ extension HTTPSession {
         record.requestHeadTime = HTTPTransaction.milliseconds(from: started.deadline)
         let keepOpen = frontend.config.httpConnectionMode != .close
             && MessageRewriting.clientWantsKeepAlive(head) && !generation.isStopping
-        let transaction = HTTPTransaction(request: head, framing: framing, backend: backend,
-                                          record: record, startedAt: started.deadline,
-                                          keepClientOpen: keepOpen)
+        let serverSideClose = frontend.config.httpConnectionMode != .keepAlive
+            || (backend?.config.httpConnectionMode ?? .keepAlive) != .keepAlive
+        let transaction = HTTPTransaction(
+            request: head, framing: framing, backend: backend, record: record,
+            startedAt: started.deadline,
+            state: HTTPTransactionStateMachine(keepClientOpen: keepOpen, serverSideClose: serverSideClose))
         self.transaction = transaction
         clientTimer.arm(timeouts.client?.timeAmount) { [self] in
             self.clientTimedOut()
@@ -51,8 +54,6 @@ extension HTTPSession {
             respondLocally(prepared, in: transaction, termination: "LR--")
             return
         }
-        transaction.serverSideClose = frontend.config.httpConnectionMode != .keepAlive
-            || backend.config.httpConnectionMode != .keepAlive
         transaction.connectStartedAt = .now()
         transaction.record.queueTime = 0
         connectToServer(transaction, excluding: nil)
@@ -66,7 +67,7 @@ extension HTTPSession {
     // MARK: - Request body
 
     func forwardRequestBody(_ piece: ByteBuffer, in transaction: HTTPTransaction) {
-        if transaction.isLocalResponse { return }
+        guard transaction.state.forwardsRequestBody else { return }
         if let upstream = transaction.upstream {
             // Sending counts as server-side activity for `timeout server`.
             upstream.idleTimer.touch()
@@ -81,52 +82,50 @@ extension HTTPSession {
     }
 
     func requestEnded(_ transaction: HTTPTransaction, trailers: [HTTPField]) {
-        transaction.requestComplete = true
+        let forwarding = transaction.state.forwardsRequestBody
         transaction.requestTrailers = trailers
-        if transaction.isLocalResponse {
-            if transaction.responseComplete { finishTransaction(transaction) }
-            return
-        }
-        if let upstream = transaction.upstream {
+        let completion = transaction.state.requestEnded()
+        if forwarding, let upstream = transaction.upstream {
             if let end = BodyWriter.end(as: transaction.outgoingRequestFraming, trailers: trailers,
                                         allocator: context.channel.allocator) {
                 upstream.write(end)
             }
             upstream.flush()
-            requestFullySent(transaction)
+            transaction.requestSentAt = .now()
         }
-        if transaction.responseComplete { finishTransaction(transaction) }
-    }
-
-    func requestFullySent(_ transaction: HTTPTransaction) {
-        transaction.requestSentAt = .now()
+        carryOut(completion, for: transaction)
     }
 
     // MARK: - Local responses
 
-    /// Answers the request with a response Baton made. A request body still on its way is read
-    /// and dropped if it is small enough to arrive quickly; the connection closes otherwise.
+    /// Answers the request with a response Baton made (monitor-uri, http-request return, 503).
     func respondLocally(_ response: PreparedResponse, in transaction: HTTPTransaction, termination: String) {
-        transaction.isLocalResponse = true
-        transaction.responseStarted = true
-        transaction.responseComplete = true
         transaction.record.status = response.status
         transaction.record.terminationState = termination
         transaction.record.responseTime = -1
-        if !transaction.requestComplete, transaction.requestHasBody {
-            transaction.keepClientOpen = false
-        }
+        let completion = transaction.state.respondedLocally(requestHasPendingBody: transaction.requestHasBody)
         writeToClient(response.bytes)
-        if transaction.requestComplete || !transaction.keepClientOpen {
-            finishTransaction(transaction)
-        } else {
-            flushClient()
+        if completion == .none { flushClient() }
+        carryOut(completion, for: transaction)
+    }
+
+    // MARK: - Failures
+
+    /// Carries out what the state machine decided about a failure.
+    func fail(_ transaction: HTTPTransaction, _ failure: HTTPTransactionStateMachine.Failure) {
+        switch failure {
+        case .respond(let status, let termination):
+            respondWithError(status: status, termination: termination, requestLine: nil)
+        case .abort(let termination):
+            transaction.record.terminationState = termination
+            abortTransaction(transaction)
+            closeClient()
         }
     }
 
-    /// Answers with an error page and closes: a malformed request, a timeout while receiving it.
-    /// A transaction under way is ended first (its server connection is not reused) and logged
-    /// once, with this status.
+    /// Answers with an error page and closes: a malformed request, a timeout while receiving it,
+    /// a server that failed before responding. A transaction under way is ended first (its server
+    /// connection is not reused) and logged once, with this status.
     func respondWithError(status: Int, termination: String, requestLine: String?) {
         let current = transaction
         let pages = current?.backend?.errorPages ?? frontend.errorPages
@@ -134,7 +133,7 @@ extension HTTPSession {
         var record: TransactionLogRecord
         if let current {
             current.retryTask?.cancel()
-            releaseServerSide(current, reusable: false)
+            releaseServerSide(current, reuse: false)
             record = current.record
             record.activeTime = HTTPTransaction.milliseconds(from: current.startedAt)
         } else {
@@ -160,21 +159,39 @@ extension HTTPSession {
         closeClientAfterFlush()
     }
 
+    func clientTimedOut() {
+        guard let transaction else {
+            closeClient()
+            return
+        }
+        switch transaction.state.clientTimedOut() {
+        case .keepWaiting:
+            clientTimer.arm(timeouts.client?.timeAmount) { [self] in self.clientTimedOut() }
+        case .fail(let failure):
+            fail(transaction, failure)
+        }
+    }
+
     // MARK: - Finishing
 
-    /// The request and the response are both complete: release the server connection, log, and
-    /// either wait for the next request or close.
-    func finishTransaction(_ transaction: HTTPTransaction) {
+    func carryOut(_ completion: HTTPTransactionStateMachine.Completion, for transaction: HTTPTransaction) {
+        guard case .finish(let keepClientOpen, let reuseServer) = completion else { return }
+        finishTransaction(transaction, keepClientOpen: keepClientOpen, reuseServer: reuseServer)
+    }
+
+    /// Both messages are complete: release the server connection, log, and either wait for the
+    /// next request or close.
+    func finishTransaction(_ transaction: HTTPTransaction, keepClientOpen: Bool, reuseServer: Bool) {
         guard self.transaction === transaction else { return }
         self.transaction = nil
         clientTimer.cancel()
-        releaseServerSide(transaction, reusable: true)
+        releaseServerSide(transaction, reuse: reuseServer)
         transaction.record.activeTime = HTTPTransaction.milliseconds(from: transaction.startedAt)
         frontend.counters.responseSent(status: transaction.record.status)
         transaction.backend?.counters.responseSent(status: transaction.record.status)
         // HAProxy does not log requests answered by monitor-uri.
         if !transaction.isMonitorRequest { emitLog(transaction.record, request: transaction.request) }
-        if !transaction.keepClientOpen || clientInputClosed || closing || generation.isStopping {
+        if !keepClientOpen || clientInputClosed || closing || generation.isStopping {
             closeClientAfterFlush()
             return
         }
@@ -185,20 +202,17 @@ extension HTTPSession {
         resumeClientReadsIfNeeded()
     }
 
-    /// Ends a transaction early: the client left, or the request was malformed.
-    func abortTransaction(_ transaction: HTTPTransaction, clientSide: Bool) {
+    /// Ends a transaction early (its log line carries the termination flags already set).
+    func abortTransaction(_ transaction: HTTPTransaction) {
         guard self.transaction === transaction else { return }
         self.transaction = nil
         transaction.retryTask?.cancel()
-        releaseServerSide(transaction, reusable: false)
-        if clientSide, transaction.record.terminationState == "----" {
-            transaction.record.terminationState = transaction.responseStarted ? "CD--" : "CH--"
-        }
+        releaseServerSide(transaction, reuse: false)
         transaction.record.activeTime = HTTPTransaction.milliseconds(from: transaction.startedAt)
         emitLog(transaction.record, request: transaction.request)
     }
 
-    func releaseServerSide(_ transaction: HTTPTransaction, reusable: Bool) {
+    func releaseServerSide(_ transaction: HTTPTransaction, reuse: Bool) {
         if let server = transaction.server {
             server.connectionEnded()
             transaction.server = nil
@@ -206,32 +220,11 @@ extension HTTPSession {
         guard let upstream = transaction.upstream else { return }
         transaction.upstream = nil
         upstream.idleTimer.cancel()
-        if reusable, transaction.requestComplete, transaction.responseComplete,
-           !transaction.serverSideClose, upstream.isReusable {
+        if reuse, upstream.isReusable {
             pool.putBack(upstream)
         } else {
             upstream.close()
         }
-    }
-
-    func clientTimedOut() {
-        guard let transaction else {
-            closeClient()
-            return
-        }
-        if transaction.requestComplete && !transaction.responseStarted {
-            // The client has nothing to do while the server works: `timeout server` governs.
-            clientTimer.arm(timeouts.client?.timeAmount) { [self] in self.clientTimedOut() }
-            return
-        }
-        if !transaction.requestComplete && !transaction.responseStarted {
-            // The client stopped sending its body.
-            respondWithError(status: 408, termination: "cD--", requestLine: nil)
-            return
-        }
-        transaction.record.terminationState = "cD--"
-        abortTransaction(transaction, clientSide: true)
-        closeClient()
     }
 
     func emitLog(_ record: TransactionLogRecord, request: HTTPRequestHead? = nil) {

@@ -80,7 +80,7 @@ extension HTTPSession {
         switch backend.retryPolicy.decide(failedAttempts: transaction.attempts, timedOut: timedOut) {
         case .giveUp:
             transaction.record.connectTime = -1
-            respondLocally(errorResponse(503, transaction), in: transaction, termination: "SC--")
+            fail(transaction, transaction.state.noServerAvailable(queueTimedOut: false))
             return
         case .retrySameServer(let after):
             (delay, excluded) = (after, nil)
@@ -96,14 +96,14 @@ extension HTTPSession {
     /// connect`, HAProxy's fallback), then answer 503.
     func waitInQueue(_ transaction: HTTPTransaction, backend: BackendRuntime) {
         guard backend.selector.hasAvailableServer else {
-            respondLocally(errorResponse(503, transaction), in: transaction, termination: "SC--")
+            fail(transaction, transaction.state.noServerAvailable(queueTimedOut: false))
             return
         }
         let queuedAt = transaction.connectStartedAt ?? .now()
         let limit = (backend.config.timeouts.queue ?? backend.config.timeouts.connect)?.timeAmount ?? .seconds(3600)
         if NIODeadline.now() - queuedAt >= limit {
             transaction.record.queueTime = HTTPTransaction.milliseconds(from: queuedAt)
-            respondLocally(errorResponse(503, transaction), in: transaction, termination: "sQ--")
+            fail(transaction, transaction.state.noServerAvailable(queueTimedOut: true))
             return
         }
         transaction.retryTask = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(2)) { [self] in
@@ -121,7 +121,7 @@ extension HTTPSession {
         let (head, framing) = MessageRewriting.serverRequestHead(
             for: transaction.request, framing: transaction.requestFraming, forwardFor: forwardFor,
             clientAddress: connection.clientAddress, clientAddressBytes: connection.clientAddressBytes,
-            closeServerSide: transaction.serverSideClose, upgrade: transaction.isUpgrade)
+            closeServerSide: transaction.state.serverSideClose, upgrade: transaction.isUpgrade)
         transaction.outgoingRequestFraming = framing
         var buffer = context.channel.allocator.buffer(capacity: 512)
         head.write(into: &buffer)
@@ -133,15 +133,14 @@ extension HTTPSession {
         }
         transaction.pendingBody.removeAll()
         transaction.pendingBodyBytes = 0
-        if transaction.requestComplete {
+        if transaction.state.requestComplete {
             if let end = BodyWriter.end(as: framing, trailers: transaction.requestTrailers,
                                         allocator: context.channel.allocator) {
                 upstream.write(end)
             }
-            requestFullySent(transaction)
         }
         upstream.flush()
-        transaction.requestSentAt = transaction.requestSentAt ?? .now()
+        transaction.requestSentAt = .now()
         armServerTimeout(upstream, backend: backend)
         resumeClientReadsIfNeeded()
     }
@@ -171,7 +170,7 @@ extension HTTPSession {
                 writeToClient(framed)
             }
         case .end(let trailers):
-            if transaction.responseStarted {
+            if transaction.state.responseStarted {
                 if let end = BodyWriter.end(as: transaction.outgoingResponseFraming, trailers: trailers,
                                             allocator: context.channel.allocator) {
                     writeToClient(end)
@@ -200,16 +199,16 @@ extension HTTPSession {
             self.upstream(upstream, failed: .invalidResponse(.badMessage("unsolicited 101")))
             return
         }
-        transaction.responseStarted = true
         transaction.record.status = head.status
         if let sent = transaction.requestSentAt ?? transaction.connectStartedAt {
             transaction.record.responseTime = HTTPTransaction.milliseconds(from: sent)
         }
-        upstream.keepAliveAllowed = MessageRewriting.serverAllowsReuse(head)
         let rewritten = MessageRewriting.clientResponseHead(
             for: head, framing: framing, clientVersion: transaction.request.version,
-            keepClientOpen: transaction.keepClientOpen, upgrade: switching)
-        transaction.keepClientOpen = rewritten.keepClientOpen
+            keepClientOpen: transaction.state.keepClientOpen, upgrade: switching)
+        transaction.state.responseHeadReceived(
+            serverAllowsReuse: MessageRewriting.serverAllowsReuse(head) && framing != .untilClose,
+            clientMayStayOpen: rewritten.keepClientOpen)
         transaction.outgoingResponseFraming = rewritten.framing
         var buffer = context.channel.allocator.buffer(capacity: 512)
         rewritten.head.write(into: &buffer)
@@ -220,21 +219,8 @@ extension HTTPSession {
     }
 
     func responseEnded(_ transaction: HTTPTransaction, upstream: UpstreamConnection) {
-        transaction.responseComplete = true
         upstream.awaitingNextRequest = true
-        if !upstream.keepAliveAllowed || transaction.outgoingResponseFraming == .untilClose {
-            upstream.keepAliveAllowed = false
-        }
-        if transaction.requestComplete {
-            finishTransaction(transaction)
-        } else {
-            // The server answered before the request body was complete: stop here and close
-            // the client side once the response is out.
-            transaction.keepClientOpen = false
-            upstream.keepAliveAllowed = false
-            transaction.requestComplete = true
-            finishTransaction(transaction)
-        }
+        carryOut(transaction.state.responseEnded(), for: transaction)
     }
 
     func upstream(_ connection: UpstreamConnection, receivedRaw bytes: ByteBuffer) {
@@ -262,24 +248,13 @@ extension HTTPSession {
             return
         }
         guard let transaction, transaction.upstream === connection else { return }
-        connection.keepAliveAllowed = false
-        if transaction.responseStarted {
-            // Too late for an error page: cut the client connection so it sees the truncation.
-            transaction.record.terminationState = failure.isTimeout ? "sD--" : "SD--"
-            abortTransaction(transaction, clientSide: false)
-            closeClient()
-            return
-        }
-        let (status, termination): (Int, String)
+        let kind: HTTPTransactionStateMachine.ServerFailure
         switch failure {
-        case .timedOut: (status, termination) = (504, "sH--")
-        case .invalidResponse: (status, termination) = (502, "PH--")
-        case .closed: (status, termination) = (502, "SH--")
+        case .timedOut: kind = .timedOut
+        case .invalidResponse: kind = .invalidResponse
+        case .closed: kind = .closed
         }
-        transaction.keepClientOpen = false
-        releaseServerSide(transaction, reusable: false)
-        if !transaction.requestComplete { transaction.keepClientOpen = false }
-        respondLocally(errorResponse(status, transaction), in: transaction, termination: termination)
+        fail(transaction, transaction.state.serverFailed(kind))
     }
 
     func upstreamWritabilityChanged(_ connection: UpstreamConnection) {
@@ -290,7 +265,6 @@ extension HTTPSession {
 
     func startTunnel(_ transaction: HTTPTransaction, upstream: UpstreamConnection) {
         self.transaction = nil
-        transaction.responseComplete = true
         transaction.record.activeTime = HTTPTransaction.milliseconds(from: transaction.startedAt)
         emitLog(transaction.record, request: transaction.request)
         transaction.upstream = nil

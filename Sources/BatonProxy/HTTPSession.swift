@@ -105,7 +105,8 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
             tunnel.close()
         }
         if let transaction {
-            abortTransaction(transaction, clientSide: true)
+            transaction.record.terminationState = transaction.state.clientClosed()
+            abortTransaction(transaction)
         }
         connection.closed(generation: generation, frontend: frontend)
         context.fireChannelInactive()
@@ -122,11 +123,10 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
             armTunnelHalfClosedTimer()
             return
         }
-        if let transaction, !transaction.requestComplete {
-            // The client stopped sending in the middle of a request body.
-            abortTransaction(transaction, clientSide: true)
-            closeClient()
-        } else if transaction == nil {
+        if let transaction {
+            // Mid-request this ends the transaction; otherwise the response still goes out.
+            if let failure = transaction.state.clientInputClosed() { fail(transaction, failure) }
+        } else {
             if requestStartedAt != nil {
                 // A partial head and then FIN: HAProxy answers 400 to what it could not parse.
                 respondWithError(status: 400, termination: "CR--", requestLine: "<BADREQ>")
@@ -160,7 +160,7 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
     var shouldPauseClientReads: Bool {
         if let tunnel { return !tunnel.isWritable }
         guard let transaction else { return false }
-        if !transaction.requestComplete {
+        if !transaction.state.requestComplete {
             if let upstream = transaction.upstream { return !upstream.isWritable }
             return transaction.pendingBodyBytes >= Self.pendingLimit
         }
@@ -232,7 +232,7 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
     /// Runs parser events until the parser needs bytes or the current transaction must wait.
     func processRequestEvents() {
         while !closing, tunnel == nil {
-            if let transaction, transaction.requestComplete { return }
+            if let transaction, transaction.state.requestComplete { return }
             let event: HTTPParserEvent<HTTPRequestHead>?
             do {
                 event = try parser.next()
@@ -256,15 +256,8 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
     }
 
     func requestParseFailed(_ error: HTTPParserError) {
-        if let transaction, transaction.responseStarted {
-            // The body was malformed after the response began: nothing sane can follow.
-            transaction.record.terminationState = "PD--"
-            abortTransaction(transaction, clientSide: true)
-            closeClient()
-            return
-        }
-        if transaction != nil {
-            respondWithError(status: error.requestStatus, termination: "PR--", requestLine: nil)
+        if let transaction {
+            fail(transaction, transaction.state.requestMalformed(status: error.requestStatus))
             return
         }
         respondWithError(status: error.requestStatus, termination: "PR--", requestLine: "<BADREQ>")

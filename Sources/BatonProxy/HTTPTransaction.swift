@@ -14,6 +14,9 @@ final class HTTPTransaction {
     let startedAt: NIODeadline
     let headCompletedAt: NIODeadline
 
+    /// The transaction's rules: progress of both messages, keep-alive, failures.
+    var state: HTTPTransactionStateMachine
+
     // Server side.
     var server: ServerState?
     var upstream: UpstreamConnection?
@@ -25,30 +28,21 @@ final class HTTPTransaction {
     /// Request body bytes that arrived before the server connection was ready.
     var pendingBody: [ByteBuffer] = []
     var pendingBodyBytes = 0
-    var serverSideClose = false
-
-    // Request progress.
-    var requestComplete = false
     var requestTrailers: [HTTPField] = []
 
-    // Response progress.
-    var responseStarted = false
-    var responseComplete = false
+    // Response side.
     var outgoingResponseFraming: OutgoingFraming = .none
-    var keepClientOpen: Bool
-    /// The response was made by Baton itself (error page, monitor-uri, http-request return).
-    var isLocalResponse = false
     var isMonitorRequest = false
 
     init(request: HTTPRequestHead, framing: HTTPBodyFraming, backend: BackendRuntime?,
-         record: TransactionLogRecord, startedAt: NIODeadline, keepClientOpen: Bool) {
+         record: TransactionLogRecord, startedAt: NIODeadline, state: HTTPTransactionStateMachine) {
         self.request = request
         self.requestFraming = framing
         self.backend = backend
         self.record = record
         self.startedAt = startedAt
         self.headCompletedAt = .now()
-        self.keepClientOpen = keepClientOpen
+        self.state = state
         self.isUpgrade = MessageRewriting.isUpgradeRequest(request)
     }
 

@@ -46,8 +46,6 @@ final class UpstreamConnection: ChannelDuplexHandler {
     var receiver: (any UpstreamReceiver)?
     var mode: Mode
     var parser = HTTPResponseParser()
-    /// Set when the last response ended cleanly and the server did not ask to close.
-    var keepAliveAllowed = false
     private var isActive = false
     private var pendingRead = false
     private var pool: UpstreamPool?
@@ -65,7 +63,9 @@ final class UpstreamConnection: ChannelDuplexHandler {
 
     var channel: (any Channel)? { context?.channel }
     var isWritable: Bool { context?.channel.isWritable ?? false }
-    var isReusable: Bool { isActive && keepAliveAllowed && !inputClosed }
+    /// Whether the connection itself can carry another exchange (the protocol-level decision
+    /// is the transaction's).
+    var isReusable: Bool { isActive && !inputClosed && !sawError }
 
     // MARK: - Channel events
 
@@ -84,7 +84,6 @@ final class UpstreamConnection: ChannelDuplexHandler {
         idleTimer.touch()
         guard let receiver else {
             // An idle pooled connection must stay silent; anything else means it is unusable.
-            keepAliveAllowed = false
             close()
             return
         }
@@ -105,7 +104,6 @@ final class UpstreamConnection: ChannelDuplexHandler {
             do {
                 event = try parser.next()
             } catch {
-                keepAliveAllowed = false
                 receiver.upstream(self, failed: .invalidResponse(error))
                 return
             }
@@ -180,7 +178,6 @@ final class UpstreamConnection: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         sawError = true
-        keepAliveAllowed = false
         context.close(promise: nil)
     }
 
@@ -223,14 +220,12 @@ final class UpstreamConnection: ChannelDuplexHandler {
     func beginExchange(method: String, receiver: any UpstreamReceiver) {
         self.receiver = receiver
         awaitingNextRequest = false
-        keepAliveAllowed = false
         parser.expectResponse(toMethod: method)
     }
 
     func close() {
         guard let context else { return }
         receiver = nil
-        keepAliveAllowed = false
         context.close(promise: nil)
     }
 
