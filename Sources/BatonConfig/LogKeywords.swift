@@ -65,10 +65,10 @@ enum LogKeywords {
             maxLength = length
             cursor += 2
         }
-        var format = LogTarget.Format.rfc3164
+        var format = LogTarget.Format.automatic
         if arg(cursor) == "format" {
             let name = arg(cursor + 1)
-            if let known = LogTarget.Format(rawValue: name) {
+            if let known = LogTarget.Format(rawValue: name), known != .automatic {
                 format = known
             } else if haproxyFormats.contains(name) {
                 return fail("log format '\(name)' is not supported by Baton yet.")

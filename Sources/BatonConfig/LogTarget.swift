@@ -10,6 +10,9 @@ public struct LogTarget: Sendable, Hashable {
     }
 
     public enum Format: String, Sendable, Hashable {
+        /// No `format` given: HAProxy's default header, which names the host only when
+        /// `log-send-hostname` is set (an explicit `format rfc3164` writes `localhost` then).
+        case automatic
         case rfc3164
         case rfc5424
         case raw
@@ -27,7 +30,7 @@ public struct LogTarget: Sendable, Hashable {
     public var maxLength: Int
 
     public init(destination: Destination, facility: SyslogFacility, level: SyslogLevel? = nil,
-                minimumLevel: SyslogLevel? = nil, format: Format = .rfc3164, maxLength: Int = 1024) {
+                minimumLevel: SyslogLevel? = nil, format: Format = .automatic, maxLength: Int = 1024) {
         self.destination = destination
         self.facility = facility
         self.level = level

@@ -29,7 +29,8 @@ public enum SyslogHeaderFormat: Sendable, Hashable {
     /// would write `localhost` when no hostname is sent; `LogTarget` cannot tell the two apart.)
     public init(_ format: LogTarget.Format) {
         switch format {
-        case .rfc3164: self = .automatic
+        case .automatic: self = .automatic
+        case .rfc3164: self = .rfc3164
         case .rfc5424: self = .rfc5424
         case .raw: self = .raw
         }

@@ -5,24 +5,32 @@ import NIOCore
 /// once per configuration generation. The default bodies are HAProxy's, word for word; an
 /// `errorfile` replaces one with the file's bytes, sent as they are.
 public struct ErrorPages: Sendable {
-    private var pages: [Int: ByteBuffer]
+    /// The proxy's own `errorfile` pages.
+    private var custom: [Int: ByteBuffer]
 
     public init(errorFiles: [Int: ErrorFile] = [:]) {
-        var pages: [Int: ByteBuffer] = [:]
-        for (status, text) in Self.defaultTexts {
-            pages[status] = Self.render(status: status, reason: text.reason, message: text.message)
-        }
+        var custom: [Int: ByteBuffer] = [:]
         for (status, file) in errorFiles {
-            pages[status] = ByteBuffer(bytes: file.contents)
+            custom[status] = ByteBuffer(bytes: file.contents)
         }
-        self.pages = pages
+        self.custom = custom
     }
 
-    /// The complete response for `status`; a generic page for a status HAProxy has no text for.
-    public func response(for status: Int) -> ByteBuffer {
-        if let page = pages[status] { return page }
+    /// The complete response for `status`: this proxy's `errorfile`, else `fallback`'s (the
+    /// frontend's, when this is the backend, as HAProxy looks them up), else HAProxy's built-in
+    /// page, else a generic page for a status HAProxy has no text for.
+    public func response(for status: Int, fallback: ErrorPages? = nil) -> ByteBuffer {
+        if let page = custom[status] ?? fallback?.custom[status] ?? Self.builtIn[status] { return page }
         return Self.render(status: status, reason: Self.reasonPhrase(status), message: "")
     }
+
+    static let builtIn: [Int: ByteBuffer] = {
+        var pages: [Int: ByteBuffer] = [:]
+        for (status, text) in defaultTexts {
+            pages[status] = render(status: status, reason: text.reason, message: text.message)
+        }
+        return pages
+    }()
 
     static func render(status: Int, reason: String, message: String) -> ByteBuffer {
         let body = "<html><body><h1>\(status) \(reason)</h1>\n\(message)\n</body></html>\n"

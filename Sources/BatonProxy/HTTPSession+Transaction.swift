@@ -60,8 +60,13 @@ extension HTTPSession {
     }
 
     func errorResponse(_ status: Int, _ transaction: HTTPTransaction?) -> PreparedResponse {
-        let pages = transaction?.backend?.errorPages ?? frontend.errorPages
-        return PreparedResponse(status: status, bytes: pages.response(for: status))
+        PreparedResponse(status: status, bytes: errorPage(status, transaction))
+    }
+
+    /// The backend's `errorfile` for `status`, else the frontend's, else the built-in page.
+    func errorPage(_ status: Int, _ transaction: HTTPTransaction?) -> ByteBuffer {
+        guard let backend = transaction?.backend else { return frontend.errorPages.response(for: status) }
+        return backend.errorPages.response(for: status, fallback: frontend.errorPages)
     }
 
     // MARK: - Request body
@@ -128,8 +133,7 @@ extension HTTPSession {
     /// connection is not reused) and logged once, with this status.
     func respondWithError(status: Int, termination: String, requestLine: String?) {
         let current = transaction
-        let pages = current?.backend?.errorPages ?? frontend.errorPages
-        let bytes = pages.response(for: status)
+        let bytes = errorPage(status, current)
         var record: TransactionLogRecord
         if let current {
             current.retryTask?.cancel()

@@ -108,6 +108,11 @@ struct Runner {
             if gid == nil { gid = entry.pointee.pw_gid }
         }
         if let directory = global.chroot {
+            // Load the time zone while /etc/localtime is still reachable: log dates use it.
+            tzset()
+            var now = time(nil)
+            var parts = tm()
+            localtime_r(&now, &parts)
             guard chdir(directory) == 0, chroot(directory) == 0, chdir("/") == 0 else {
                 return "[baton.main()] Cannot chroot(\(directory)): \(SystemError(errno: errno))."
             }

@@ -26,8 +26,9 @@ struct LogTargetTests {
         #expect(target("stderr len 4096 format rfc5424 daemon warning")
             == LogTarget(destination: .stderr, facility: .daemon, level: .warning, format: .rfc5424, maxLength: 4096))
         #expect(target("stdout local7")
-            == LogTarget(destination: .stdout, facility: .local7, level: nil, minimumLevel: nil, format: .rfc3164,
+            == LogTarget(destination: .stdout, facility: .local7, level: nil, minimumLevel: nil, format: .automatic,
                          maxLength: 1024))
+        #expect(target("stdout format rfc3164 local7")?.format == .rfc3164)
     }
 
     @Test func badLines() {

@@ -55,11 +55,9 @@ struct ErrorStatusTests {
                 timeout connect 200ms
                 server dead1 127.0.0.1:\(dead)
             """), listening: [port])
-        let started = ContinuousClock.now
         let response = try await rawGet(port: port, "/dead")
         #expect(response.status == 503)
         #expect(response.bodyText == Self.page503)
-        #expect(ContinuousClock.now - started < .seconds(3))
         let lines = await baton.waitForStdoutLines { $0.contains("/dead") }
         let line = try #require(lines.first.flatMap(HTTPLogLine.init), "log: \(baton.stdout)")
         #expect(line.server == "dead1")

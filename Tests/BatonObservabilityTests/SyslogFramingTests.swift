@@ -16,7 +16,7 @@ private let newYork = LogTimeZone.fixed(offsetSeconds: -5 * 3600)
 private let parisMessage = #"127.0.0.1:53584 [29/Nov/2026:06:42:38.269] fe_http fe_http/<NOSRV> 0/-1/-1/-1/0 200 76 - - LR-- 1/1/0/0/0 0/0 "GET /foo?x=1 HTTP/1.1""#
 private let parisSent = utcMicros(2026, 11, 29, 5, 42, 38, micro: 270_790)
 
-private func udp(_ facility: SyslogFacility, format: LogTarget.Format = .rfc3164, level: SyslogLevel? = nil,
+private func udp(_ facility: SyslogFacility, format: LogTarget.Format = .automatic, level: SyslogLevel? = nil,
                  minimum: SyslogLevel? = nil, len: Int = 1024) -> LogTarget {
     LogTarget(destination: .udp(host: "127.0.0.1", port: 19501), facility: facility, level: level,
               minimumLevel: minimum, format: format, maxLength: len)
