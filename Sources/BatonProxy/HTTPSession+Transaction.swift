@@ -124,7 +124,8 @@ extension HTTPSession {
         case .abort(let termination):
             transaction.record.terminationState = termination
             abortTransaction(transaction)
-            closeClient()
+            // What was already relayed still goes out; the close then shows the truncation.
+            closeClientAfterFlush()
         }
     }
 

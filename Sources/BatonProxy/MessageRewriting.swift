@@ -38,6 +38,11 @@ enum MessageRewriting {
     ) -> (HTTPRequestHead, OutgoingFraming) {
         var fields = request.fields.removingHopByHop()
         fields.removeAll(named: "content-length")
+        if acceptsTrailers(request) {
+            // TE is hop-by-hop, but its "trailers" token speaks for the whole chain (gRPC relies
+            // on it); HAProxy passes it on the same way.
+            fields.append(HTTPField("te", "trailers"))
+        }
         var outgoing: OutgoingFraming
         switch framing {
         case .none:
@@ -71,6 +76,17 @@ enum MessageRewriting {
         let head = HTTPRequestHead(method: request.method, target: request.target,
                                    version: .http1_1, fields: fields)
         return (head, outgoing)
+    }
+
+    /// Whether the client's TE field lists `trailers`.
+    static func acceptsTrailers(_ request: HTTPRequestHead) -> Bool {
+        for value in request.fields.values(named: "te") {
+            for element in value.split(separator: ",") {
+                let token = element.split(separator: ";").first.map { $0.trimmingASCIISpaces() } ?? ""
+                if token.lowercased() == "trailers" { return true }
+            }
+        }
+        return false
     }
 
     /// Whether the server allows reusing its connection after this response.
@@ -133,5 +149,14 @@ enum MessageRewriting {
     /// URI as received).
     static func matchesMonitorURI(_ target: String, _ uri: String) -> Bool {
         target == uri
+    }
+}
+
+extension Substring {
+    func trimmingASCIISpaces() -> Substring {
+        var result = self
+        while let first = result.first, first == " " || first == "\t" { result = result.dropFirst() }
+        while let last = result.last, last == " " || last == "\t" { result = result.dropLast() }
+        return result
     }
 }

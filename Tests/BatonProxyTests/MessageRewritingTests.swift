@@ -15,13 +15,24 @@ private func names(_ head: HTTPRequestHead) -> [String] { head.fields.map { $0.n
     @Test func removesHopByHopFieldsAndThoseNamedByConnection() {
         let (head, framing) = MessageRewriting.serverRequestHead(
             for: request([("Host", "a"), ("Connection", "keep-alive, X-Secret"), ("X-Secret", "1"),
-                          ("Keep-Alive", "timeout=5"), ("TE", "trailers"), ("Proxy-Connection", "x"),
+                          ("Keep-Alive", "timeout=5"), ("TE", "gzip"), ("Proxy-Connection", "x"),
                           ("Accept", "*/*")]),
             framing: .none, forwardFor: nil, clientAddress: "10.0.0.1", clientAddressBytes: [10, 0, 0, 1],
             closeServerSide: false, upgrade: false)
         #expect(names(head) == ["host", "accept"])
         #expect(framing == .none)
         #expect(head.version == .http1_1)
+    }
+
+    @Test func keepsOnlyTheTrailersTokenOfTE() {
+        let (head, _) = MessageRewriting.serverRequestHead(
+            for: request([("Host", "a"), ("TE", "gzip;q=0.5, Trailers")]), framing: .none, forwardFor: nil,
+            clientAddress: nil, clientAddressBytes: nil, closeServerSide: false, upgrade: false)
+        #expect(head.fields.values(named: "te") == ["trailers"])
+        let (without, _) = MessageRewriting.serverRequestHead(
+            for: request([("Host", "a"), ("TE", "gzip")]), framing: .none, forwardFor: nil,
+            clientAddress: nil, clientAddressBytes: nil, closeServerSide: false, upgrade: false)
+        #expect(!without.fields.contains(name: "te"))
     }
 
     @Test func restatesFramingOnce() {
