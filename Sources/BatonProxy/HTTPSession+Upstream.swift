@@ -80,7 +80,7 @@ extension HTTPSession {
         switch backend.retryPolicy.decide(failedAttempts: transaction.attempts, timedOut: timedOut) {
         case .giveUp:
             transaction.record.connectTime = -1
-            fail(transaction, transaction.state.noServerAvailable(queueTimedOut: false))
+            fail(transaction, transaction.state.noServerAvailable(timedOut ? .connectTimedOut : .refused))
             return
         case .retrySameServer(let after):
             (delay, excluded) = (after, nil)
@@ -96,14 +96,14 @@ extension HTTPSession {
     /// connect`, HAProxy's fallback), then answer 503.
     func waitInQueue(_ transaction: HTTPTransaction, backend: BackendRuntime) {
         guard backend.selector.hasAvailableServer else {
-            fail(transaction, transaction.state.noServerAvailable(queueTimedOut: false))
+            fail(transaction, transaction.state.noServerAvailable(.refused))
             return
         }
         let queuedAt = transaction.connectStartedAt ?? .now()
         let limit = (backend.config.timeouts.queue ?? backend.config.timeouts.connect)?.timeAmount ?? .seconds(3600)
         if NIODeadline.now() - queuedAt >= limit {
             transaction.record.queueTime = HTTPTransaction.milliseconds(from: queuedAt)
-            fail(transaction, transaction.state.noServerAvailable(queueTimedOut: true))
+            fail(transaction, transaction.state.noServerAvailable(.queueTimedOut))
             return
         }
         transaction.retryTask = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(2)) { [self] in
@@ -123,6 +123,7 @@ extension HTTPSession {
             clientAddress: connection.clientAddress, clientAddressBytes: connection.clientAddressBytes,
             closeServerSide: transaction.state.serverSideClose, upgrade: transaction.isUpgrade)
         transaction.outgoingRequestFraming = framing
+        transaction.state.requestHeadForwarded()
         var buffer = context.channel.allocator.buffer(capacity: 512)
         head.write(into: &buffer)
         upstream.write(buffer)
@@ -233,8 +234,13 @@ extension HTTPSession {
 
     func upstreamInputClosed(_ connection: UpstreamConnection) {
         guard tunnel === connection else { return }
+        tunnelServerClosed = true
         context.closeAfterPendingWrites(mode: .output)
-        armTunnelHalfClosedTimer()
+        // Waiting for the client to finish now: `timeout client-fin` when set.
+        if let fin = timeouts.clientFin {
+            clientTimer.arm(fin.timeAmount) { [self] in self.endTunnel(termination: "cD--") }
+        }
+        if clientInputClosed { endTunnel(termination: "----") }
     }
 
     func upstreamReadComplete(_ connection: UpstreamConnection) {
@@ -243,8 +249,7 @@ extension HTTPSession {
 
     func upstream(_ connection: UpstreamConnection, failed failure: UpstreamFailure) {
         if tunnel === connection {
-            tunnel = nil
-            closeClientAfterFlush()
+            endTunnel(termination: failure.isTimeout ? "sD--" : (tunnelServerClosed ? "----" : "SD--"))
             return
         }
         guard let transaction, transaction.upstream === connection else { return }
@@ -265,8 +270,8 @@ extension HTTPSession {
 
     func startTunnel(_ transaction: HTTPTransaction, upstream: UpstreamConnection) {
         self.transaction = nil
-        transaction.record.activeTime = HTTPTransaction.milliseconds(from: transaction.startedAt)
-        emitLog(transaction.record, request: transaction.request)
+        // Logged when the tunnel ends, as HAProxy does, with the whole duration.
+        tunnelTransaction = transaction
         transaction.upstream = nil
         tunnel = upstream
         upstream.mode = .raw
@@ -279,10 +284,10 @@ extension HTTPSession {
         let backendTimeouts = transaction.backend?.config.timeouts
         let tunnelTimeout = (backendTimeouts?.tunnel ?? timeouts.tunnel)?.timeAmount
         clientTimer.arm(tunnelTimeout ?? timeouts.client?.timeAmount) { [self] in
-            self.tunnelTimedOut()
+            self.endTunnel(termination: "cD--")
         }
         upstream.idleTimer.arm(tunnelTimeout ?? backendTimeouts?.server?.timeAmount) { [self] in
-            self.tunnelTimedOut()
+            self.endTunnel(termination: "sD--")
         }
         if let server = transaction.server {
             // The server keeps counting this connection until the tunnel closes.
@@ -293,18 +298,31 @@ extension HTTPSession {
         upstream.resumeReadsIfNeeded()
     }
 
-    func tunnelTimedOut() {
-        tunnel?.close()
-        tunnel = nil
-        closeClient()
+    /// The client half-closed the tunnel: pass the FIN on and wait for the server to finish,
+    /// under `timeout server-fin` when set.
+    func tunnelClientClosedInput() {
+        guard let tunnel else { return }
+        tunnel.closeOutput()
+        if let fin = tunnelTransaction?.backend?.config.timeouts.serverFin {
+            tunnel.idleTimer.arm(fin.timeAmount) { [self] in self.endTunnel(termination: "sD--") }
+        }
+        if tunnelServerClosed { endTunnel(termination: "----") }
     }
 
-    /// One side of a tunnel closed its sending half: the other direction gets `timeout
-    /// client-fin` / `server-fin` (when set) to finish.
-    func armTunnelHalfClosedTimer() {
-        if clientInputClosed, let fin = timeouts.clientFin {
-            clientTimer.arm(fin.timeAmount) { [self] in self.tunnelTimedOut() }
+    /// Closes both sides of the tunnel and writes its log line, once.
+    func endTunnel(termination: String) {
+        if let upstream = tunnel {
+            tunnel = nil
+            upstream.idleTimer.cancel(dropScheduledCheck: true)
+            upstream.close()
         }
+        if let transaction = tunnelTransaction {
+            tunnelTransaction = nil
+            transaction.record.terminationState = termination
+            transaction.record.activeTime = HTTPTransaction.milliseconds(from: transaction.startedAt)
+            emitLog(transaction.record, request: transaction.request)
+        }
+        closeClientAfterFlush()
     }
 }
 

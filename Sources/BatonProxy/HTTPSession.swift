@@ -25,6 +25,9 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
     var transaction: HTTPTransaction?
     /// After a 101 response the session relays raw bytes with this server connection.
     var tunnel: UpstreamConnection?
+    /// The transaction that switched protocols, logged when the tunnel ends.
+    var tunnelTransaction: HTTPTransaction?
+    var tunnelServerClosed = false
     var requestCount = 0
     var closing = false
     var pendingRead = false
@@ -100,9 +103,8 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
         headTimer.cancel(dropScheduledCheck: true)
         clientTimer.cancel(dropScheduledCheck: true)
         registry.table(for: context.eventLoop)?.remove(self)
-        if let tunnel {
-            self.tunnel = nil
-            tunnel.close()
+        if tunnel != nil || tunnelTransaction != nil {
+            endTunnel(termination: tunnelServerClosed ? "----" : "CD--")
         }
         if let transaction {
             transaction.record.terminationState = transaction.state.clientClosed()
@@ -118,9 +120,8 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
             return
         }
         clientInputClosed = true
-        if let tunnel {
-            tunnel.closeOutput()
-            armTunnelHalfClosedTimer()
+        if tunnel != nil {
+            tunnelClientClosedInput()
             return
         }
         if let transaction {

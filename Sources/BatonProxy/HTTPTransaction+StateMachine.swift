@@ -57,6 +57,7 @@ struct HTTPTransactionStateMachine: Equatable {
     private(set) var serverReusable = false
     /// The response was made by Baton itself.
     private(set) var isLocal = false
+    private(set) var headForwarded = false
     /// `option http-server-close` / `httpclose`: never reuse the server connection.
     let serverSideClose: Bool
 
@@ -136,11 +137,31 @@ struct HTTPTransactionStateMachine: Equatable {
         }
     }
 
-    /// Every connection attempt failed (after `retries`), or no server could be used.
-    mutating func noServerAvailable(queueTimedOut: Bool) -> Failure {
+    enum NoServerReason: Equatable {
+        /// No server usable, or every connection attempt was refused.
+        case refused
+        /// The last connection attempt ran out of `timeout connect`.
+        case connectTimedOut
+        /// `timeout queue` expired while every server was at its maxconn.
+        case queueTimedOut
+    }
+
+    /// Every connection attempt failed (after `retries`), or no server could be used. The
+    /// flags use HAProxy's case: lowercase when a timeout struck.
+    mutating func noServerAvailable(_ reason: NoServerReason) -> Failure {
         serverReusable = false
         keepClientOpen = false
-        return .respond(status: 503, termination: queueTimedOut ? "sQ--" : "SC--")
+        switch reason {
+        case .refused: return .respond(status: 503, termination: "SC--")
+        case .connectTimedOut: return .respond(status: 503, termination: "sC--")
+        case .queueTimedOut: return .respond(status: 503, termination: "sQ--")
+        }
+    }
+
+    /// The request head went to a server: from now on the server is expected to act, and
+    /// `timeout server` governs a body that stalls, as in HAProxy.
+    mutating func requestHeadForwarded() {
+        headForwarded = true
     }
 
     /// The request body turned out malformed after the head was accepted.
@@ -152,7 +173,7 @@ struct HTTPTransactionStateMachine: Equatable {
 
     /// `timeout client` expired.
     mutating func clientTimedOut() -> ClientTimeoutDecision {
-        if request != .receiving && !responseStarted { return .keepWaiting }
+        if !responseStarted && (request != .receiving || headForwarded) { return .keepWaiting }
         serverReusable = false
         keepClientOpen = false
         if request == .receiving && !responseStarted {

@@ -106,7 +106,8 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
         switch backend.retryPolicy.decide(failedAttempts: attempts, timedOut: timedOut) {
         case .giveUp:
             attempts = backend.config.retries
-            status = "SC"
+            // Lowercase: the last attempt ran out of time rather than being refused.
+            status = timedOut ? "sC" : "SC"
             finish()
             return
         case .retrySameServer(let after):
@@ -151,6 +152,8 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
+        // The client's direction already ended (its timeout struck): nothing more goes on.
+        if clientInputClosed { return }
         connection.bytesIn += bytes.readableBytes
         clientTimer.touch()
         if let upstream {
@@ -174,8 +177,9 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
         }
         clientInputClosed = true
         upstream?.closeOutput()
-        if let fin = frontend.config.timeouts.clientFin {
-            clientTimer.arm(fin.timeAmount) { [self] in self.timedOut(clientSide: true) }
+        // Waiting for the server to finish now: `timeout server-fin` when set.
+        if let upstream, let fin = backend?.config.timeouts.serverFin {
+            upstream.idleTimer.arm(fin.timeAmount) { [self] in self.timedOut(clientSide: false) }
         }
         if serverInputClosed || upstream == nil && server == nil { finish() }
     }
@@ -224,6 +228,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
     func upstream(_ connection: UpstreamConnection, received event: HTTPParserEvent<HTTPResponseHead>) {}
 
     func upstream(_ connection: UpstreamConnection, receivedRaw bytes: ByteBuffer) {
+        if serverInputClosed { return }
         self.connection.bytesOut += bytes.readableBytes
         clientTimer.touch()
         context.write(wrapOutboundOut(bytes), promise: nil)
@@ -232,8 +237,9 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
     func upstreamInputClosed(_ connection: UpstreamConnection) {
         serverInputClosed = true
         context.closeAfterPendingWrites(mode: .output)
-        if let fin = backend?.config.timeouts.serverFin {
-            connection.idleTimer.arm(fin.timeAmount) { [self] in self.timedOut(clientSide: false) }
+        // Waiting for the client to finish now: `timeout client-fin` when set.
+        if let fin = frontend.config.timeouts.clientFin {
+            clientTimer.arm(fin.timeAmount) { [self] in self.timedOut(clientSide: true) }
         }
         if clientInputClosed { finish() }
     }
@@ -255,10 +261,22 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
         resumeClientReadsIfNeeded()
     }
 
+    /// A side stayed idle past its timeout. As HAProxy does, that ends only that side's
+    /// direction (a FIN goes to the other side); the session ends once both directions have.
     func timedOut(clientSide: Bool) {
         guard !finished else { return }
-        status = clientSide ? "cD" : "sD"
-        finish()
+        if status == "--" { status = clientSide ? "cD" : "sD" }
+        if clientSide {
+            clientTimer.cancel()
+            guard !clientInputClosed, let upstream, !serverInputClosed else { return finish() }
+            clientInputClosed = true
+            upstream.closeOutput()
+        } else {
+            upstream?.idleTimer.cancel()
+            guard !serverInputClosed, !clientInputClosed else { return finish() }
+            serverInputClosed = true
+            context.closeAfterPendingWrites(mode: .output)
+        }
     }
 
     // MARK: - End

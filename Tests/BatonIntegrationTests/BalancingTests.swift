@@ -87,7 +87,7 @@ struct BalancingTests {
         for name in ["a", "b"] {
             servers.append(try await TestUpstream.start(name: name) { request in
                 let answer = UpstreamAction.text(name, headers: [("X-Server", name)])
-                return request.uri == "/slow" ? .delay(.seconds(3), answer) : answer
+                return request.uri == "/slow" ? .delay(.seconds(6), answer) : answer
             })
         }
         let port = freePort()
@@ -111,7 +111,7 @@ struct BalancingTests {
         for name in ["a", "b", "c"] {
             servers.append(try await TestUpstream.start(name: name) { request in
                 let answer = UpstreamAction.text(name, headers: [("X-Server", name)])
-                return request.uri == "/slow" ? .delay(.seconds(3), answer) : answer
+                return request.uri == "/slow" ? .delay(.seconds(6), answer) : answer
             })
         }
         let port = freePort()

@@ -91,7 +91,7 @@ struct ErrorStatusTests {
 
     @Test("504 with HAProxy's page when the server is slower than timeout server")
     func serverTimeout() async throws {
-        let upstream = try await TestUpstream.start { _ in .delay(.seconds(3), .text("too late")) }
+        let upstream = try await TestUpstream.start { _ in .delay(.seconds(20), .text("too late")) }
         let port = freePort()
         let baton = try await BatonProcess.start(config: Self.config(port: port, backend: """
                 timeout server 300ms
@@ -102,7 +102,7 @@ struct ErrorStatusTests {
         let elapsed = ContinuousClock.now - started
         #expect(response.status == 504)
         #expect(response.bodyText == Self.page504)
-        #expect(elapsed >= .milliseconds(250) && elapsed < .milliseconds(2500), "answered after \(elapsed)")
+        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(7), "answered after \(elapsed)")
         let line = await baton.waitForStdoutLines { $0.contains("/slow") }.first.flatMap(HTTPLogLine.init)
         #expect(line?.terminationState.hasPrefix("sH") == true, "log: \(baton.stdout)")
         await baton.stop()
@@ -137,7 +137,7 @@ struct ErrorStatusTests {
     @Test("503 when a request waits in the server's queue longer than timeout queue")
     func queueTimeout() async throws {
         let upstream = try await TestUpstream.start { request in
-            request.uri == "/slow" ? .delay(.seconds(3), .text("slow")) : .text("quick")
+            request.uri == "/slow" ? .delay(.seconds(8), .text("slow")) : .text("quick")
         }
         let port = freePort()
         let baton = try await BatonProcess.start(config: Self.config(port: port, backend: """
@@ -151,7 +151,7 @@ struct ErrorStatusTests {
         let elapsed = ContinuousClock.now - started
         #expect(response.status == 503)
         #expect(response.bodyText == Self.page503)
-        #expect(elapsed >= .milliseconds(250) && elapsed < .milliseconds(2500), "answered after \(elapsed)")
+        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(7), "answered after \(elapsed)")
         #expect(upstream.requests.map(\.uri) == ["/slow"])
         let line = await baton.waitForStdoutLines { $0.contains("/queued") }.first.flatMap(HTTPLogLine.init)
         #expect(line?.terminationState.hasPrefix("sQ") == true, "log: \(baton.stdout)")
@@ -174,7 +174,7 @@ struct ErrorStatusTests {
         let elapsed = ContinuousClock.now - started
         #expect(response.status == 408)
         #expect(response.bodyText == Self.page408)
-        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(3), "answered after \(elapsed)")
+        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(7), "answered after \(elapsed)")
         #expect(try await client.waitForClose(timeout: .seconds(2)).closed)
         #expect(upstream.requestCount == 0)
         await baton.stop()
@@ -192,15 +192,15 @@ struct ErrorStatusTests {
         try await client.send("GET /once HTTP/1.1\r\nHost: a\r\n\r\n")
         let response = try await client.readResponse()
         #expect(response.status == 200)
-        let (closed, extra) = try await client.waitForClose(timeout: .seconds(3))
-        #expect(closed, "connection still open after 3 s idle")
+        let (closed, extra) = try await client.waitForClose(timeout: .seconds(8))
+        #expect(closed, "connection still open after 8 s idle")
         #expect(extra.isEmpty, "bytes sent on an idle connection: \(String(decoding: extra, as: UTF8.self).debugDescription)")
         // From when the server had written its response (so never later than Baton sent it on)
         // to when the client saw the end of the connection: a scheduling delay in this busy test
         // process can only make the measured idle time longer, never shorter.
         let idle = try #require(client.closedAt) - (try #require(upstream.respondedAt(0)))
         #expect(idle >= .milliseconds(250), "closed \(idle) after the response: not kept alive")
-        #expect(idle < .milliseconds(2500), "closed after \(idle)")
+        #expect(idle < .seconds(7), "closed after \(idle)")
         await baton.stop()
     }
 }

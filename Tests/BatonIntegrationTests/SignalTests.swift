@@ -28,7 +28,11 @@ struct SignalTests {
         baton.send(SIGUSR1)
         #expect(await eventually(timeout: .seconds(2)) { connectionRefused(port: port) },
                 "Baton still accepts connections after SIGUSR1")
-        #expect(baton.exitStatus == nil, "Baton exited with a request in flight")
+        // Until the server has answered, the request is in flight and Baton must still run
+        // (on a loaded machine the refusal check above may outlast the slow request).
+        if upstream.respondedAt(0) == nil {
+            #expect(baton.exitStatus == nil, "Baton exited with a request in flight")
+        }
         let result = await slow.result()
         #expect(result.status == 200, "\(result)")
         #expect(result.bodyText == "finished")
@@ -55,7 +59,7 @@ struct SignalTests {
         let elapsed = ContinuousClock.now - signalled
         // A clean exit, or death by that very signal (what HAProxy 2.6 does); not a crash or a hang.
         #expect(status == .exited(0) || status == .signaled(signal), "\(status.map(String.init(describing:)) ?? "still running") after \(elapsed); stderr: \(baton.stderr)")
-        #expect(elapsed < .seconds(2), "took \(elapsed) to stop")
+        #expect(elapsed < .seconds(5), "took \(elapsed) to stop")
         #expect(try await idle.waitForClose(timeout: .seconds(1)).closed)
         #expect(try await busy.waitForClose(timeout: .seconds(1)).closed)
         #expect(connectionRefused(port: port))

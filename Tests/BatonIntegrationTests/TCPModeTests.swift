@@ -13,8 +13,8 @@ struct TCPModeTests {
             log global
             option tcplog
             timeout connect 1s
-            timeout client 5s
-            timeout server 5s
+            timeout client 30s
+            timeout server 30s
         listen tcpfe
             bind 127.0.0.1:\(port)
             server echo1 127.0.0.1:\(server)

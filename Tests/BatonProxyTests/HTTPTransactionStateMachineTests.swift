@@ -107,11 +107,20 @@ private typealias Machine = HTTPTransactionStateMachine
     }
 
     @Test func noServerIs503WithFlagsSayingWhy() {
-        var complete = Machine(keepClientOpen: true, serverSideClose: false)
-        _ = complete.requestEnded()
-        #expect(complete.noServerAvailable(queueTimedOut: false) == .respond(status: 503, termination: "SC--"))
+        var refused = Machine(keepClientOpen: true, serverSideClose: false)
+        _ = refused.requestEnded()
+        #expect(refused.noServerAvailable(.refused) == .respond(status: 503, termination: "SC--"))
+        var timedOut = Machine(keepClientOpen: true, serverSideClose: false)
+        #expect(timedOut.noServerAvailable(.connectTimedOut) == .respond(status: 503, termination: "sC--"))
         var queued = Machine(keepClientOpen: true, serverSideClose: false)
-        #expect(queued.noServerAvailable(queueTimedOut: true) == .respond(status: 503, termination: "sQ--"))
+        #expect(queued.noServerAvailable(.queueTimedOut) == .respond(status: 503, termination: "sQ--"))
+    }
+
+    @Test func aStalledBodyIsTheServersTimeoutOnceTheHeadWentOut() {
+        var machine = Machine(keepClientOpen: true, serverSideClose: false)
+        machine.requestHeadForwarded()
+        #expect(machine.clientTimedOut() == .keepWaiting)
+        #expect(machine.serverFailed(.timedOut) == .respond(status: 504, termination: "sH--"))
     }
 
     @Test func malformedBodyIsAStatusUntilTheResponseStarts() {

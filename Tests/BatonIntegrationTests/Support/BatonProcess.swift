@@ -132,14 +132,16 @@ final class BatonProcess: @unchecked Sendable {
     }
 }
 
-/// The `defaults` section most tests start from: HTTP mode and short timeouts.
+/// The `defaults` section most tests start from: HTTP mode, and timeouts long enough never to
+/// fire by accident while the whole suite runs in parallel on two loaded cores (a test about a
+/// timeout sets a short one itself).
 func httpDefaults(_ extra: String = "") -> String {
     """
     defaults
         mode http
-        timeout connect 1s
-        timeout client 5s
-        timeout server 5s
+        timeout connect 5s
+        timeout client 30s
+        timeout server 30s
     \(extra)
     """
 }

@@ -33,6 +33,7 @@ final class RawClient: @unchecked Sendable {
             guard bound == 0 else {
                 let message = String(cString: strerror(errno))
                 Glibc.close(fd)
+                fd = -1  // deinit runs after a throwing init too: never close a number twice
                 throw RawClientError(description: "bind \(source): \(message)")
             }
         }
@@ -43,6 +44,7 @@ final class RawClient: @unchecked Sendable {
         guard connected == 0 else {
             let message = String(cString: strerror(errno))
             Glibc.close(fd)
+            fd = -1  // deinit runs after a throwing init too: never close a number twice
             throw RawClientError(description: "connect 127.0.0.1:\(port): \(message)")
         }
     }
