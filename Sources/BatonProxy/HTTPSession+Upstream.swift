@@ -16,8 +16,7 @@ extension HTTPSession {
         } else {
             transaction.server?.connectionEnded()
             transaction.server = nil
-            guard let picked = backend.selector.select(sourceHash: connection.sourceHash, excluding: failed)
-                ?? (failed != nil ? backend.selector.select(sourceHash: connection.sourceHash) : nil)
+            guard let picked = backend.pickServer(sourceHash: connection.sourceHash, excluding: failed)
             else {
                 waitInQueue(transaction, backend: backend)
                 return
@@ -35,37 +34,19 @@ extension HTTPSession {
             attach(idle, to: transaction)
             return
         }
-        let attemptStart = NIODeadline.now()
-        let connectTimeout = backend.config.timeouts.connect?.timeAmount ?? .seconds(3600)
-        let eventLoop = context.eventLoop
-        ClientBootstrap(group: eventLoop)
-            .connectTimeout(connectTimeout)
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelOption(.allowRemoteHalfClosure, value: true)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        UpstreamConnection(server: server, mode: .http, eventLoop: channel.eventLoop))
+        UpstreamConnector.connect(to: server, of: backend, mode: .http, on: context.eventLoop) { [self] outcome in
+            switch outcome {
+            case .connected(let upstream, let milliseconds):
+                guard self.transaction === transaction, transaction.server === server else {
+                    upstream.close()
+                    return
                 }
+                transaction.record.connectTime = milliseconds
+                self.attach(upstream, to: transaction)
+            case .failed(let timedOut):
+                self.connectFailed(transaction, server: server, timedOut: timedOut)
             }
-            .connect(to: backend.address(of: server))
-            .assumeIsolated()
-            .whenComplete { [self] result in
-                switch result {
-                case .success(let channel):
-                    guard self.transaction === transaction, transaction.server === server,
-                          let upstream = try? channel.pipeline.syncOperations.handler(type: UpstreamConnection.self)
-                    else {
-                        channel.close(promise: nil)
-                        return
-                    }
-                    transaction.record.connectTime = HTTPTransaction.milliseconds(from: attemptStart)
-                    self.attach(upstream, to: transaction)
-                case .failure(let error):
-                    self.connectFailed(transaction, server: server, timedOut: error is ChannelError
-                                        && (error as? ChannelError) == .connectTimeout(connectTimeout))
-                }
-            }
+        }
     }
 
     /// A connection attempt failed: retry the same server after a turn-around delay (1 s or the

@@ -56,8 +56,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
             server = current
         } else {
             self.server?.connectionEnded()
-            guard let picked = backend.selector.select(sourceHash: connection.sourceHash, excluding: failed)
-                ?? backend.selector.select(sourceHash: connection.sourceHash) else {
+            guard let picked = backend.pickServer(sourceHash: connection.sourceHash, excluding: failed) else {
                 status = "SC"
                 self.server = nil
                 finish()
@@ -67,35 +66,19 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
             server.connectionStarted()
             self.server = server
         }
-        let started = NIODeadline.now()
-        let timeout = backend.config.timeouts.connect?.timeAmount ?? .seconds(3600)
-        ClientBootstrap(group: context.eventLoop)
-            .connectTimeout(timeout)
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelOption(.allowRemoteHalfClosure, value: true)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        UpstreamConnection(server: server, mode: .raw, eventLoop: channel.eventLoop))
+        UpstreamConnector.connect(to: server, of: backend, mode: .raw, on: context.eventLoop) { [self] outcome in
+            switch outcome {
+            case .connected(let upstream, let milliseconds):
+                guard !self.finished else {
+                    upstream.close()
+                    return
                 }
+                self.connectTime = milliseconds
+                self.attach(upstream)
+            case .failed(let timedOut):
+                self.connectFailed(server: server, timedOut: timedOut)
             }
-            .connect(to: backend.address(of: server))
-            .assumeIsolated()
-            .whenComplete { [self] result in
-                switch result {
-                case .success(let channel):
-                    guard !self.finished,
-                          let upstream = try? channel.pipeline.syncOperations.handler(type: UpstreamConnection.self)
-                    else {
-                        channel.close(promise: nil)
-                        return
-                    }
-                    self.connectTime = HTTPTransaction.milliseconds(from: started)
-                    self.attach(upstream)
-                case .failure(let error):
-                    self.connectFailed(server: server, timedOut: (error as? ChannelError) == .connectTimeout(timeout))
-                }
-            }
+        }
     }
 
     func connectFailed(server: ServerState, timedOut: Bool) {

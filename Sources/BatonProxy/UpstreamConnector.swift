@@ -1,0 +1,55 @@
+import BatonBalancing
+import NIOCore
+import NIOPosix
+
+/// Opens connections to servers: the one place a server channel is built. TLS to servers (SNI,
+/// verification) will be added here, and the pool key will grow with it.
+enum UpstreamConnector {
+    enum Outcome {
+        case connected(UpstreamConnection, milliseconds: Int64)
+        /// `timedOut` tells a `timeout connect` expiry from a refusal (HAProxy's sC vs SC).
+        case failed(timedOut: Bool)
+    }
+
+    /// Connects on `eventLoop`, which must be the caller's, so the client and server channels
+    /// of a transaction share a loop; `completion` runs on that loop.
+    static func connect(to server: ServerState, of backend: BackendRuntime, mode: UpstreamConnection.Mode,
+                        on eventLoop: any EventLoop, completion: @escaping (Outcome) -> Void) {
+        let started = NIODeadline.now()
+        let timeout = backend.config.timeouts.connect?.timeAmount ?? .seconds(3600)
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(timeout)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        UpstreamConnection(server: server, mode: mode, eventLoop: channel.eventLoop))
+                }
+            }
+            .connect(to: backend.address(of: server))
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    guard let upstream = try? channel.pipeline.syncOperations.handler(type: UpstreamConnection.self) else {
+                        channel.close(promise: nil)
+                        completion(.failed(timedOut: false))
+                        return
+                    }
+                    completion(.connected(upstream, milliseconds: HTTPTransaction.milliseconds(from: started)))
+                case .failure(let error):
+                    completion(.failed(timedOut: (error as? ChannelError) == .connectTimeout(timeout)))
+                }
+            }
+    }
+}
+
+extension BackendRuntime {
+    /// The server for a new connection: the balancer's choice avoiding `failed` (a redispatch),
+    /// or any usable one when only `failed` is left.
+    func pickServer(sourceHash: UInt64, excluding failed: ServerState?) -> ServerState? {
+        if let server = selector.select(sourceHash: sourceHash, excluding: failed) { return server }
+        return failed == nil ? nil : selector.select(sourceHash: sourceHash)
+    }
+}
