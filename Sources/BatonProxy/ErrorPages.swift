@@ -24,6 +24,27 @@ public struct ErrorPages: Sendable {
         return Self.render(status: status, reason: Self.reasonPhrase(status), message: "")
     }
 
+    /// The same response announcing `connection: close`, for errors after which Baton closes
+    /// the client connection (HAProxy's error path says so too). The field goes right after the
+    /// status line, unless the page already has a Connection field.
+    public func closingResponse(for status: Int, fallback: ErrorPages? = nil) -> ByteBuffer {
+        Self.addingConnectionClose(to: response(for: status, fallback: fallback))
+    }
+
+    static func addingConnectionClose(to page: ByteBuffer) -> ByteBuffer {
+        let bytes = page.readableBytesView
+        guard let lineEnd = bytes.firstIndex(of: UInt8(ascii: "\n")) else { return page }
+        let headEnd = bytes.firstRange(of: Array("\r\n\r\n".utf8))?.lowerBound ?? bytes.endIndex
+        let head = String(decoding: bytes[bytes.startIndex..<headEnd], as: UTF8.self).lowercased()
+        if head.contains("\nconnection:") { return page }
+        var result = ByteBuffer()
+        result.reserveCapacity(page.readableBytes + 19)
+        result.writeBytes(bytes[bytes.startIndex...lineEnd])
+        result.writeString("connection: close\r\n")
+        result.writeBytes(bytes[(lineEnd + 1)...])
+        return result
+    }
+
     static let builtIn: [Int: ByteBuffer] = {
         var pages: [Int: ByteBuffer] = [:]
         for (status, text) in defaultTexts {

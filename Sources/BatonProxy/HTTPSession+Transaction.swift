@@ -134,7 +134,7 @@ extension HTTPSession {
     /// connection is not reused) and logged once, with this status.
     func respondWithError(status: Int, termination: String, requestLine: String?) {
         let current = transaction
-        let bytes = errorPage(status, current)
+        let bytes = ErrorPages.addingConnectionClose(to: errorPage(status, current))
         var record: TransactionLogRecord
         if let current {
             current.retryTask?.cancel()

@@ -174,6 +174,14 @@ private func names(_ head: HTTPRequestHead) -> [String] { head.fields.map { $0.n
         #expect(String(buffer: pages.response(for: 502)).hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"))
     }
 
+    @Test func closingErrorsSayConnectionClose() {
+        let page = String(buffer: ErrorPages().closingResponse(for: 408))
+        #expect(page.hasPrefix("HTTP/1.1 408 Request Time-out\r\nconnection: close\r\ncontent-length: 110\r\n"))
+        let custom = Array("HTTP/1.1 503 Busy\r\nConnection: close\r\ncontent-length: 0\r\n\r\n".utf8)
+        let pages = ErrorPages(errorFiles: [503: ErrorFile(status: 503, path: "/x", contents: custom)])
+        #expect(Array(pages.closingResponse(for: 503).readableBytesView) == custom)
+    }
+
     @Test func httpRequestReturnStatesLengthAndType() {
         let rule = HTTPReturn(status: 200, contentType: "text/plain", body: .string("hi\n"),
                               location: .init(file: "t", line: 1))
