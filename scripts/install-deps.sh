@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests and benchmarks use (real clients and peers), when missing.
+# Installs the Debian packages Baton's tests use (curl, a real client), when missing; with
+# --bench also the peers the benchmark compares against (haproxy, nginx) and its load tool (wrk).
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"
 packages=()
-for pair in curl:curl haproxy:haproxy nginx:nginx-light socat:socat nc:netcat-openbsd; do
+wanted=(curl:curl)
+if [ "${1:-}" = "--bench" ]; then
+    wanted+=(haproxy:haproxy nginx:nginx-light wrk:wrk taskset:util-linux)
+fi
+for pair in "${wanted[@]}"; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || packages+=("${pair#*:}")
 done
-if [ "${1:-}" = "--bench" ]; then
-    for pair in wrk:wrk taskset:util-linux; do
-        command -v "${pair%%:*}" >/dev/null 2>&1 || packages+=("${pair#*:}")
-    done
-fi
 if [ ${#packages[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" = 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 fi
-# Debian starts nginx and haproxy as services where it can; the tests start their own.
-(service nginx stop || true; service haproxy stop || true) >/dev/null 2>&1
+if [ "${1:-}" = "--bench" ]; then
+    # Debian starts nginx and haproxy as services where it can; the benchmark starts its own.
+    (service nginx stop || true; service haproxy stop || true) >/dev/null 2>&1
+fi
 exit 0
