@@ -47,6 +47,25 @@ extension Array where Element == HTTPField {
         return tokens
     }
 
+    /// Whether some Connection field lists a token other than close, keep-alive and upgrade.
+    public var connectionNominatesOtherFields: Bool {
+        for field in self where ASCII.caseInsensitiveEquals(field.name, lowercase: "connection") {
+            var value = field.value
+            let other = value.withUTF8 { bytes -> Bool in
+                var other = false
+                Self.forEachListElement(bytes) { start, end in
+                    if other { return }
+                    other = !(Self.bytesEqualIgnoringCase(bytes, start, end, "close")
+                        || Self.bytesEqualIgnoringCase(bytes, start, end, "keep-alive")
+                        || Self.bytesEqualIgnoringCase(bytes, start, end, "upgrade"))
+                }
+                return other
+            }
+            if other { return true }
+        }
+        return false
+    }
+
     /// Whether a Connection field lists `token` (case-insensitive), e.g. `connectionHasToken("close")`.
     public func connectionHasToken(_ token: String) -> Bool {
         for field in self where ASCII.caseInsensitiveEquals(field.name, lowercase: "connection") {
@@ -67,14 +86,15 @@ extension Array where Element == HTTPField {
     /// Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade, and every field named by a Connection token.
     /// (Whether to re-add Upgrade for a protocol switch is the caller's decision.)
     public func removingHopByHop() -> [HTTPField] {
-        let nominated = self.connectionTokens
+        // This runs for every message the proxy forwards. The usual Connection tokens (close,
+        // keep-alive, upgrade) name nothing beyond the fixed hop-by-hop fields, so names are
+        // only looked up when some other token is listed, and then in place, without a list.
+        let nominatesOthers = connectionNominatesOtherFields
         var result: [HTTPField] = []
         result.reserveCapacity(self.count)
         for field in self {
             if Self.isHopByHop(field.name) { continue }
-            if !nominated.isEmpty && nominated.contains(where: { ASCII.caseInsensitiveEquals(field.name, $0) }) {
-                continue
-            }
+            if nominatesOthers && connectionHasToken(field.name) { continue }
             result.append(field)
         }
         return result

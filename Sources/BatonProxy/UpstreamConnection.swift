@@ -49,7 +49,8 @@ final class UpstreamConnection: ChannelDuplexHandler {
     private var isActive = false
     private var pendingRead = false
     private var pool: UpstreamPool?
-    private var poolExpiry: Scheduled<Void>?
+    /// When the connection last went idle in the pool (the pool's sweep closes old ones).
+    private(set) var idleSince = NIODeadline.now()
     private var inputClosed = false
     /// A reset or another socket error, as opposed to a clean close.
     private var sawError = false
@@ -234,21 +235,21 @@ final class UpstreamConnection: ChannelDuplexHandler {
         context?.closeAfterPendingWrites(mode: .output)
     }
 
-    func enterPool(_ pool: UpstreamPool, lifetime: TimeAmount) {
+    /// Called by the pool when the connection goes idle in it.
+    func enterPool(_ pool: UpstreamPool) {
         receiver = nil
         self.pool = pool
+        idleSince = .now()
         idleTimer.cancel()
-        poolExpiry = context?.eventLoop.assumeIsolated().scheduleTask(in: lifetime) { [self] in
-            self.pool?.remove(self)
-            self.pool = nil
-            self.close()
-        }
         resumeReadsIfNeeded()
     }
 
+    /// The pool handed this connection out (it already dropped it from its lists).
+    func takenFromPool() {
+        pool = nil
+    }
+
     func leavePool() {
-        poolExpiry?.cancel()
-        poolExpiry = nil
         if let pool {
             self.pool = nil
             pool.remove(self)

@@ -10,14 +10,22 @@ final class UpstreamPool {
     static let idleLifetime: TimeAmount = .seconds(5)
 
     private var idle: [ObjectIdentifier: [UpstreamConnection]] = [:]
+    /// One sweep per pool closes connections idle past `idleLifetime`, instead of a timer per
+    /// connection scheduled and cancelled on every request.
+    private var sweep: Scheduled<Void>?
+    private let eventLoop: (any EventLoop)?
+
+    init(eventLoop: (any EventLoop)? = nil) {
+        self.eventLoop = eventLoop
+    }
 
     /// The most recently returned idle connection to `server`, if any is still open.
     func take(for server: ServerState) -> UpstreamConnection? {
         let key = ObjectIdentifier(server)
-        while var list = idle[key], let connection = list.popLast() {
-            idle[key] = list
+        // Popped in place: copying the list out of the dictionary would copy its storage.
+        while let connection = idle[key]?.popLast() {
             if connection.isReusable {
-                connection.leavePool()
+                connection.takenFromPool()
                 return connection
             }
         }
@@ -27,7 +35,30 @@ final class UpstreamPool {
     func putBack(_ connection: UpstreamConnection) {
         let key = ObjectIdentifier(connection.server)
         idle[key, default: []].append(connection)
-        connection.enterPool(self, lifetime: Self.idleLifetime)
+        connection.enterPool(self)
+        if sweep == nil { scheduleSweep() }
+    }
+
+    private func scheduleSweep() {
+        guard let eventLoop else { return }
+        sweep = eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { [self] in
+            self.sweep = nil
+            self.closeExpired()
+            if !self.idle.isEmpty { self.scheduleSweep() }
+        }
+    }
+
+    /// Closes the connections idle for longer than `idleLifetime` (oldest first in each list).
+    func closeExpired(now: NIODeadline = .now()) {
+        var expired: [UpstreamConnection] = []
+        for (key, list) in idle {
+            let keep = list.filter { now - $0.idleSince < Self.idleLifetime }
+            if keep.count != list.count {
+                expired += list.filter { now - $0.idleSince >= Self.idleLifetime }
+                idle[key] = keep.isEmpty ? nil : keep
+            }
+        }
+        for connection in expired { connection.close() }
     }
 
     /// Called when an idle connection closed or expired.
@@ -39,6 +70,8 @@ final class UpstreamPool {
     func closeAll() {
         let all = idle.values.flatMap { $0 }
         idle.removeAll()
+        sweep?.cancel()
+        sweep = nil
         for connection in all { connection.close() }
     }
 
@@ -53,7 +86,7 @@ final class UpstreamPools: Sendable {
     init(group: any EventLoopGroup) {
         var pools: [ObjectIdentifier: NIOLoopBoundBox<UpstreamPool>] = [:]
         for loop in group.makeIterator() {
-            pools[ObjectIdentifier(loop)] = .makeBoxSendingValue(UpstreamPool(), eventLoop: loop)
+            pools[ObjectIdentifier(loop)] = .makeBoxSendingValue(UpstreamPool(eventLoop: loop), eventLoop: loop)
         }
         self.pools = pools
     }
