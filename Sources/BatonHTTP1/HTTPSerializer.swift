@@ -8,15 +8,21 @@ extension HTTPRequestHead {
     public func write(into buffer: inout ByteBuffer) {
         var size = self.method.utf8.count + self.target.utf8.count + 12
         for field in self.fields { size += field.name.utf8.count + field.value.utf8.count + 4 }
-        buffer.reserveCapacity(minimumWritableBytes: size + 2)
-        buffer.writeString(self.method)
-        buffer.writeInteger(ASCII.sp)
-        buffer.writeString(self.target)
-        buffer.writeInteger(ASCII.sp)
-        self.version.write(into: &buffer)
-        buffer.writeCRLF()
-        self.fields.write(into: &buffer)
-        buffer.writeCRLF()
+        size += 2 + (self.version.major == 1 && self.version.minor <= 1 ? 0 : 32)
+        // One reservation and raw copies: per-call ByteBuffer writes cost a uniqueness and
+        // bounds check each, and this runs for every request forwarded.
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
+            var out = HeadWriter(raw)
+            out.append(self.method)
+            out.append(ASCII.sp)
+            out.append(self.target)
+            out.append(ASCII.sp)
+            out.append(self.version)
+            out.appendCRLF()
+            out.append(self.fields)
+            out.appendCRLF()
+            return out.count
+        }
     }
 }
 
@@ -26,18 +32,22 @@ extension HTTPResponseHead {
     public func write(into buffer: inout ByteBuffer) {
         var size = self.reason.utf8.count + 15
         for field in self.fields { size += field.name.utf8.count + field.value.utf8.count + 4 }
-        buffer.reserveCapacity(minimumWritableBytes: size + 2)
-        self.version.write(into: &buffer)
-        buffer.writeInteger(ASCII.sp)
-        let status = min(max(self.status, 0), 999)
-        buffer.writeInteger(UInt8(truncatingIfNeeded: status / 100) &+ ASCII.zero)
-        buffer.writeInteger(UInt8(truncatingIfNeeded: status / 10 % 10) &+ ASCII.zero)
-        buffer.writeInteger(UInt8(truncatingIfNeeded: status % 10) &+ ASCII.zero)
-        buffer.writeInteger(ASCII.sp)
-        buffer.writeString(self.reason)
-        buffer.writeCRLF()
-        self.fields.write(into: &buffer)
-        buffer.writeCRLF()
+        size += 2 + (self.version.major == 1 && self.version.minor <= 1 ? 0 : 32)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
+            var out = HeadWriter(raw)
+            out.append(self.version)
+            out.append(ASCII.sp)
+            let status = min(max(self.status, 0), 999)
+            out.append(UInt8(truncatingIfNeeded: status / 100) &+ ASCII.zero)
+            out.append(UInt8(truncatingIfNeeded: status / 10 % 10) &+ ASCII.zero)
+            out.append(UInt8(truncatingIfNeeded: status % 10) &+ ASCII.zero)
+            out.append(ASCII.sp)
+            out.append(self.reason)
+            out.appendCRLF()
+            out.append(self.fields)
+            out.appendCRLF()
+            return out.count
+        }
     }
 }
 
@@ -55,11 +65,61 @@ extension HTTPVersion {
 extension Array where Element == HTTPField {
     /// Writes each field as `Name: value\r\n` (no final empty line).
     public func write(into buffer: inout ByteBuffer) {
-        for field in self {
-            buffer.writeString(field.name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(field.value)
-            buffer.writeCRLF()
+        var size = 0
+        for field in self { size += field.name.utf8.count + field.value.utf8.count + 4 }
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
+            var out = HeadWriter(raw)
+            out.append(self)
+            return out.count
+        }
+    }
+}
+
+/// Copies head bytes into space reserved beforehand (the callers count exactly what they write).
+struct HeadWriter {
+    private let base: UnsafeMutableRawBufferPointer
+    private(set) var count = 0
+
+    init(_ base: UnsafeMutableRawBufferPointer) {
+        self.base = base
+    }
+
+    mutating func append(_ byte: UInt8) {
+        base[count] = byte
+        count += 1
+    }
+
+    mutating func appendCRLF() {
+        base[count] = ASCII.cr
+        base[count + 1] = ASCII.lf
+        count += 2
+    }
+
+    mutating func append(_ string: String) {
+        var string = string
+        string.withUTF8 { bytes in
+            guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+            (base.baseAddress! + count).copyMemory(from: source, byteCount: bytes.count)
+            count += bytes.count
+        }
+    }
+
+    mutating func append(_ version: HTTPVersion) {
+        if version.major == 1 && (version.minor == 1 || version.minor == 0) {
+            for byte in "HTTP/1.".utf8 { append(byte) }
+            append(version.minor == 1 ? UInt8(ascii: "1") : UInt8(ascii: "0"))
+        } else {
+            append(version.description)
+        }
+    }
+
+    mutating func append(_ fields: [HTTPField]) {
+        for field in fields {
+            append(field.name)
+            append(UInt8(ascii: ":"))
+            append(ASCII.sp)
+            append(field.value)
+            appendCRLF()
         }
     }
 }

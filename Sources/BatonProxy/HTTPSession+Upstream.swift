@@ -16,7 +16,7 @@ extension HTTPSession {
         } else {
             transaction.server?.connectionEnded()
             transaction.server = nil
-            guard let picked = backend.pickServer(sourceHash: connection.sourceHash, excluding: failed)
+            guard let picked = backend.pickServer(for: connection, excluding: failed)
             else {
                 waitInQueue(transaction, backend: backend)
                 return

@@ -295,9 +295,9 @@ final class ClientConnection {
         }
     }
 
-    var sourceHash: UInt64 {
-        ServerSelector.sourceHash(addressBytes: clientAddressBytes ?? [])
-    }
+    /// The client address hashed for `balance source`, computed once per connection and only
+    /// when a source-balanced backend asks.
+    lazy var sourceHash: UInt64 = ServerSelector.sourceHash(addressBytes: clientAddressBytes ?? [])
 
     func closed(generation: ProxyGeneration, frontend: FrontendRuntime) {
         frontend.counters.transferred(in: bytesIn, out: bytesOut)

@@ -56,7 +56,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
             server = current
         } else {
             self.server?.connectionEnded()
-            guard let picked = backend.pickServer(sourceHash: connection.sourceHash, excluding: failed) else {
+            guard let picked = backend.pickServer(for: connection, excluding: failed) else {
                 status = "SC"
                 self.server = nil
                 finish()

@@ -48,7 +48,8 @@ enum UpstreamConnector {
 extension BackendRuntime {
     /// The server for a new connection: the balancer's choice avoiding `failed` (a redispatch),
     /// or any usable one when only `failed` is left.
-    func pickServer(sourceHash: UInt64, excluding failed: ServerState?) -> ServerState? {
+    func pickServer(for client: ClientConnection, excluding failed: ServerState?) -> ServerState? {
+        let sourceHash = config.balance == .source ? client.sourceHash : 0
         if let server = selector.select(sourceHash: sourceHash, excluding: failed) { return server }
         return failed == nil ? nil : selector.select(sourceHash: sourceHash)
     }
