@@ -144,6 +144,9 @@ final class TestUpstream: @unchecked Sendable {
 
     var connectionNumber: Int { lock.withLock { _connections } }
 
+    /// Connections accepted and not closed yet.
+    var openConnectionCount: Int { lock.withLock { children.count } }
+
     /// Records a complete request; returns what to do and the request's index.
     func record(_ request: UpstreamRequest) -> (UpstreamAction, Int) {
         let index = lock.withLock {
