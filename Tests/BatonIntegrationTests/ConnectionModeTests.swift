@@ -14,7 +14,9 @@ struct ConnectionModeTests {
         let upstream = try await TestUpstream.start { .echo($0) }
         let port = freePort()
         let baton = try await BatonProcess.start(config: """
-            \(httpDefaults())
+            global
+                log stdout format raw local0
+            \(httpDefaults("    log global\n    option httplog"))
             listen web
                 bind 127.0.0.1:\(port)
                 \(mode.rawValue)
@@ -38,7 +40,8 @@ struct ConnectionModeTests {
         case .serverClose:
             #expect(upstream.connectionCount == 2, "http-server-close: server connections \(upstream.connectionCount)")
         default:
-            #expect(upstream.connectionCount == 1, "keep-alive: server connections \(upstream.connectionCount)")
+            #expect(upstream.connectionCount == 1,
+                    "keep-alive: server connections \(upstream.connectionCount); log:\n\(baton.stdout)\(baton.stderr)")
         }
         await baton.stop()
     }

@@ -329,7 +329,7 @@ struct HTTPProxyTests {
         let upstream = try await TestUpstream.start { _ in .upgradeEcho }
         let port = freePort()
         let baton = try await BatonProcess.start(
-            config: Self.proxyConfig(port: port, upstream: upstream.port, split: false, extra: "    timeout tunnel 5s"),
+            config: Self.proxyConfig(port: port, upstream: upstream.port, split: false, extra: "    timeout tunnel 30s"),
             listening: [port])
         let client = try RawClient(port: port)
         try await client.send("GET /ws HTTP/1.1\r\nHost: example.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
