@@ -24,10 +24,10 @@ final class UpstreamPool {
         let key = ObjectIdentifier(server)
         // Popped in place: copying the list out of the dictionary would copy its storage.
         while let connection = idle[key]?.popLast() {
-            if connection.isReusable {
-                connection.takenFromPool()
-                return connection
-            }
+            connection.takenFromPool()
+            if connection.isReusable { return connection }
+            // Half-closed or failed while idle: never handed out, and not left open either.
+            connection.close()
         }
         return nil
     }
