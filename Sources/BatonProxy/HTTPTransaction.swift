@@ -12,7 +12,6 @@ final class HTTPTransaction {
     let isUpgrade: Bool
     var record: TransactionLogRecord
     let startedAt: NIODeadline
-    let headCompletedAt: NIODeadline
 
     /// The transaction's rules: progress of both messages, keep-alive, failures.
     var state: HTTPTransactionStateMachine
@@ -41,7 +40,6 @@ final class HTTPTransaction {
         self.backend = backend
         self.record = record
         self.startedAt = startedAt
-        self.headCompletedAt = .now()
         self.state = state
         self.isUpgrade = MessageRewriting.isUpgradeRequest(request)
     }

@@ -50,7 +50,6 @@ final class InactivityTimer {
         }
     }
 
-    var isArmed: Bool { timeout != nil }
 
     private func schedule(at deadline: NIODeadline) {
         scheduledDeadline = deadline

@@ -73,11 +73,6 @@ public final class ProxyServer: Sendable {
         }
     }
 
-    /// The addresses actually bound, in `bind` order (useful with port 0 and in tests).
-    public var boundAddresses: [SocketAddress] {
-        listeners.withLock { $0.compactMap(\.localAddress) }
-    }
-
     private func open(_ bind: Bind, for frontend: FrontendRuntime,
                       limiter: AcceptLimiter) throws -> EventLoopFuture<any Channel> {
         let generation = self.generation

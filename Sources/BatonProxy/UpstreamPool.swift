@@ -75,7 +75,6 @@ final class UpstreamPool {
         for connection in all { connection.close() }
     }
 
-    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
 }
 
 /// The pools of every event loop of the group, found from a channel's loop without a lock:
