@@ -43,6 +43,9 @@ public final class LogDispatcher: Sendable {
         self.targets = targets
         self.header = SyslogHeader(tag: tag, pid: pid, hostname: hostname)
         self.timeZone = timeZone
+        // Built once: every traffic log line is formatted with these options.
+        self.lineOptions = LogLineOptions(timeZone: timeZone,
+                                          maxLineLength: targets.reduce(1024) { Swift.max($0, $1.maxLength) })
         var sinks: [Sink] = []
         var problems: [String] = []
         for target in targets {
@@ -73,10 +76,7 @@ public final class LogDispatcher: Sendable {
     /// The `LogLineOptions` matching these targets: HAProxy builds lines of at most
     /// `max(1024, largest len) - 1` bytes (`global.max_syslog_len` covers every `log` line of the
     /// configuration; pass that instead when several dispatchers exist).
-    public var lineOptions: LogLineOptions {
-        LogLineOptions(timeZone: timeZone,
-                       maxLineLength: targets.reduce(1024) { Swift.max($0, $1.maxLength) })
-    }
+    public let lineOptions: LogLineOptions
 
     /// Messages the kernel refused because its buffer was full (EAGAIN, ENOBUFS).
     public var droppedMessages: Int { dropped.load(ordering: .relaxed) }
