@@ -50,6 +50,9 @@ extension HTTPSession {
             return
         }
         backend.counters.requestReceived()
+        // The backend's concurrent count (`%bc`, `scur`) covers the transaction until it ends.
+        backend.counters.sessionStarted()
+        transaction.holdsBackendSlot = true
         if let prepared = backend.returnResponse, backend.config.name != frontend.name {
             respondLocally(prepared, in: transaction, termination: "LR--")
             return
@@ -218,6 +221,10 @@ extension HTTPSession {
     }
 
     func releaseServerSide(_ transaction: HTTPTransaction, reuse: Bool) {
+        if transaction.holdsBackendSlot {
+            transaction.holdsBackendSlot = false
+            transaction.backend?.counters.sessionEnded()
+        }
         if let server = transaction.server {
             server.connectionEnded()
             transaction.server = nil

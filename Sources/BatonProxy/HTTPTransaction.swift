@@ -32,6 +32,8 @@ final class HTTPTransaction {
     // Response side.
     var outgoingResponseFraming: OutgoingFraming = .none
     var isMonitorRequest = false
+    /// Counted in the backend's current sessions until released.
+    var holdsBackendSlot = false
 
     init(request: HTTPRequestHead, framing: HTTPBodyFraming, backend: BackendRuntime?,
          record: TransactionLogRecord, startedAt: NIODeadline, state: HTTPTransactionStateMachine) {

@@ -42,6 +42,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
         self.context = context
         clientTimer = InactivityTimer(eventLoop: context.eventLoop)
         armClientTimeout()
+        backend?.counters.sessionStarted()
         connect(excluding: nil)
     }
 
@@ -267,6 +268,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
     func finish() {
         guard !finished else { return }
         finished = true
+        backend?.counters.sessionEnded()
         clientTimer.cancel(dropScheduledCheck: true)
         if let upstream {
             self.upstream = nil
