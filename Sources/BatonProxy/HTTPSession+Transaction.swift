@@ -13,12 +13,9 @@ extension HTTPSession {
         frontend.counters.requestReceived()
         let started = requestStartedAt ?? (.now(), WallClock.microseconds())
         let backend = frontend.defaultBackend
-        var record = TransactionLogRecord(
-            clientAddress: connection.clientAddress, clientPort: connection.clientPort,
-            acceptDateMicroseconds: connection.acceptedAtWallMicroseconds,
-            requestDateMicroseconds: started.wallMicroseconds,
-            frontendName: frontend.name, backendName: backend?.name ?? frontend.name,
-            serverName: "<NOSRV>")
+        var record = connection.logRecord(requestDateMicroseconds: started.wallMicroseconds,
+                                          frontendName: frontend.name,
+                                          backendName: backend?.name ?? frontend.name)
         record.idleTime = HTTPTransaction.milliseconds(from: idleSince, to: started.deadline)
         record.requestHeadTime = HTTPTransaction.milliseconds(from: started.deadline)
         let keepOpen = frontend.config.httpConnectionMode != .close
@@ -145,11 +142,9 @@ extension HTTPSession {
             record = current.record
             record.activeTime = HTTPTransaction.milliseconds(from: current.startedAt)
         } else {
-            record = TransactionLogRecord(
-                clientAddress: connection.clientAddress, clientPort: connection.clientPort,
-                acceptDateMicroseconds: connection.acceptedAtWallMicroseconds,
+            record = connection.logRecord(
                 requestDateMicroseconds: requestStartedAt?.wallMicroseconds ?? WallClock.microseconds(),
-                frontendName: frontend.name, backendName: frontend.name, serverName: "<NOSRV>")
+                frontendName: frontend.name, backendName: frontend.name)
             record.requestHeadTime = -1
             if let started = requestStartedAt {
                 record.activeTime = HTTPTransaction.milliseconds(from: started.deadline)
@@ -221,10 +216,7 @@ extension HTTPSession {
     }
 
     func releaseServerSide(_ transaction: HTTPTransaction, reuse: Bool) {
-        if transaction.holdsBackendSlot {
-            transaction.holdsBackendSlot = false
-            transaction.backend?.counters.sessionEnded()
-        }
+        transaction.releaseBackendSlot()
         if let server = transaction.server {
             server.connectionEnded()
             transaction.server = nil

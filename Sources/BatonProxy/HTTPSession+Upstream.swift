@@ -299,10 +299,7 @@ extension HTTPSession {
         }
         if let transaction = tunnelTransaction {
             tunnelTransaction = nil
-            if transaction.holdsBackendSlot {
-                transaction.holdsBackendSlot = false
-                transaction.backend?.counters.sessionEnded()
-            }
+            transaction.releaseBackendSlot()
             transaction.record.terminationState = termination
             transaction.record.activeTime = HTTPTransaction.milliseconds(from: transaction.startedAt)
             emitLog(transaction.record, request: transaction.request)

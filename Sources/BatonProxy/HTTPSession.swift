@@ -299,6 +299,16 @@ final class ClientConnection {
     /// when a source-balanced backend asks.
     lazy var sourceHash: UInt64 = ServerSelector.sourceHash(addressBytes: clientAddressBytes ?? [])
 
+    /// A log record with this connection's facts; the session fills in the rest.
+    func logRecord(requestDateMicroseconds: Int64, frontendName: String, backendName: String,
+                   serverName: String = "<NOSRV>") -> TransactionLogRecord {
+        TransactionLogRecord(
+            clientAddress: clientAddress, clientPort: clientPort,
+            acceptDateMicroseconds: acceptedAtWallMicroseconds,
+            requestDateMicroseconds: requestDateMicroseconds,
+            frontendName: frontendName, backendName: backendName, serverName: serverName)
+    }
+
     func closed(generation: ProxyGeneration, frontend: FrontendRuntime) {
         frontend.counters.transferred(in: bytesIn, out: bytesOut)
     }

@@ -46,6 +46,13 @@ final class HTTPTransaction {
         self.isUpgrade = MessageRewriting.isUpgradeRequest(request)
     }
 
+    /// Ends this transaction's share of the backend's current sessions, once.
+    func releaseBackendSlot() {
+        guard holdsBackendSlot else { return }
+        holdsBackendSlot = false
+        backend?.counters.sessionEnded()
+    }
+
     var requestHasBody: Bool {
         switch requestFraming {
         case .none, .contentLength(0): return false

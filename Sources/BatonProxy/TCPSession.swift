@@ -282,12 +282,10 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
 
     func log() {
         guard let logger = frontend.logger, frontend.config.logFormat != nil else { return }
-        var record = TransactionLogRecord(
-            clientAddress: connection.clientAddress, clientPort: connection.clientPort,
-            acceptDateMicroseconds: connection.acceptedAtWallMicroseconds,
-            requestDateMicroseconds: connection.acceptedAtWallMicroseconds,
-            frontendName: frontend.name, backendName: backend?.name ?? frontend.name,
-            serverName: server?.name ?? "<NOSRV>")
+        var record = connection.logRecord(requestDateMicroseconds: connection.acceptedAtWallMicroseconds,
+                                          frontendName: frontend.name,
+                                          backendName: backend?.name ?? frontend.name,
+                                          serverName: server?.name ?? "<NOSRV>")
         record.queueTime = server == nil ? -1 : 0
         record.connectTime = connectTime
         record.totalTime = HTTPTransaction.milliseconds(from: connection.acceptedAt)

@@ -46,7 +46,6 @@ final class UpstreamConnection: ChannelDuplexHandler {
     var receiver: (any UpstreamReceiver)?
     var mode: Mode
     var parser = HTTPResponseParser()
-    private var isActive = false
     private var pendingRead = false
     private var pool: UpstreamPool?
     /// When the connection last went idle in the pool (the pool's sweep closes old ones).
@@ -66,18 +65,12 @@ final class UpstreamConnection: ChannelDuplexHandler {
     var isWritable: Bool { context?.channel.isWritable ?? false }
     /// Whether the connection itself can carry another exchange (the protocol-level decision
     /// is the transaction's).
-    var isReusable: Bool { isActive && !inputClosed && !sawError }
+    var isReusable: Bool { (context?.channel.isActive ?? false) && !inputClosed && !sawError }
 
     // MARK: - Channel events
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        isActive = context.channel.isActive
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        isActive = true
-        context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -114,6 +107,22 @@ final class UpstreamConnection: ChannelDuplexHandler {
         }
     }
 
+    /// The server sent its FIN or closed: a close-delimited body ends here; a response still
+    /// expected was cut short.
+    private func httpInputEnded(_ receiver: any UpstreamReceiver) {
+        do {
+            if let last = try parser.endOfInput() {
+                receiver.upstream(self, received: last)
+            }
+        } catch {
+            receiver.upstream(self, failed: .closed)
+            return
+        }
+        if self.receiver != nil, !awaitingNextRequest {
+            self.receiver?.upstream(self, failed: .closed)
+        }
+    }
+
     /// True between the end of a final response and the next `expectResponse`.
     var awaitingNextRequest = false
 
@@ -122,7 +131,6 @@ final class UpstreamConnection: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        isActive = false
         idleTimer.cancel(dropScheduledCheck: true)
         leavePool()
         if let receiver {
@@ -137,10 +145,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
             case .raw:
                 receiver.upstream(self, failed: .closed)
             case .http:
-                if let event = try? parser.endOfInput() {
-                    receiver.upstream(self, received: event)
-                }
-                self.receiver?.upstream(self, failed: .closed)
+                httpInputEnded(receiver)
             }
         }
         receiver = nil
@@ -153,17 +158,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
             if mode == .raw {
                 receiver?.upstreamInputClosed(self)
             } else if let receiver {
-                // HTTP: a close-delimited body ends here; otherwise the response was cut short.
-                do {
-                    if let last = try parser.endOfInput() {
-                        receiver.upstream(self, received: last)
-                    }
-                } catch {
-                    receiver.upstream(self, failed: .closed)
-                }
-                if self.receiver != nil, !awaitingNextRequest {
-                    self.receiver?.upstream(self, failed: .closed)
-                }
+                httpInputEnded(receiver)
             } else {
                 close()
             }
