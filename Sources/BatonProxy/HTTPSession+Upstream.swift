@@ -178,7 +178,7 @@ extension HTTPSession {
         }
         let switching = head.status == 101 && transaction.isUpgrade
         if head.status == 101 && !transaction.isUpgrade {
-            self.upstream(upstream, failed: .invalidResponse(.badMessage("unsolicited 101")))
+            self.upstream(upstream, failed: .invalidResponse)  // an unsolicited 101
             return
         }
         transaction.record.status = head.status
@@ -234,13 +234,7 @@ extension HTTPSession {
             return
         }
         guard let transaction, transaction.upstream === connection else { return }
-        let kind: HTTPTransactionStateMachine.ServerFailure
-        switch failure {
-        case .timedOut: kind = .timedOut
-        case .invalidResponse: kind = .invalidResponse
-        case .closed: kind = .closed
-        }
-        fail(transaction, transaction.state.serverFailed(kind))
+        fail(transaction, transaction.state.serverFailed(failure))
     }
 
     func upstreamWritabilityChanged(_ connection: UpstreamConnection) {
@@ -309,8 +303,5 @@ extension HTTPSession {
 }
 
 extension UpstreamFailure {
-    var isTimeout: Bool {
-        if case .timedOut = self { return true }
-        return false
-    }
+    var isTimeout: Bool { self == .timedOut }
 }

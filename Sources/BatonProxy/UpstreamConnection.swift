@@ -18,14 +18,9 @@ protocol UpstreamReceiver: AnyObject {
     var acceptsUpstreamData: Bool { get }
 }
 
-enum UpstreamFailure: Error {
-    /// The response could not be parsed (502).
-    case invalidResponse(HTTPParserError)
-    /// The server closed the connection before the response was complete.
-    case closed
-    /// `timeout server` or `timeout tunnel` expired.
-    case timedOut
-}
+/// How a server connection failed: the transaction state machine's own vocabulary, so the
+/// handler passes it on unchanged.
+typealias UpstreamFailure = HTTPTransactionStateMachine.ServerFailure
 
 /// The handler on a server channel: parses responses (or relays raw bytes), pauses reading while
 /// the client is slow, and knows whether it can go back to the idle pool.
@@ -98,7 +93,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
             do {
                 event = try parser.next()
             } catch {
-                receiver.upstream(self, failed: .invalidResponse(error))
+                receiver.upstream(self, failed: .invalidResponse)
                 return
             }
             guard let event else { return }
