@@ -77,7 +77,7 @@ extension HTTPSession {
             // Sending counts as server-side activity for `timeout server`.
             upstream.idleTimer.touch()
             if let framed = BodyWriter.frame(piece, as: transaction.outgoingRequestFraming,
-                                             allocator: context.channel.allocator) {
+                                             allocator: allocator) {
                 upstream.write(framed)
             }
         } else {
@@ -92,7 +92,7 @@ extension HTTPSession {
         let completion = transaction.state.requestEnded()
         if forwarding, let upstream = transaction.upstream {
             if let end = BodyWriter.end(as: transaction.outgoingRequestFraming, trailers: trailers,
-                                        allocator: context.channel.allocator) {
+                                        allocator: allocator) {
                 upstream.write(end)
             }
             upstream.flush()
@@ -157,7 +157,7 @@ extension HTTPSession {
         transaction = nil
         frontend.counters.responseSent(status: status)
         connection.bytesOut += bytes.readableBytes
-        context.write(wrapOutboundOut(bytes), promise: nil)
+        context?.write(wrapOutboundOut(bytes), promise: nil)
         emitLog(record, request: current?.request)
         closeClientAfterFlush()
     }

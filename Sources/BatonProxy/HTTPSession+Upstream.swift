@@ -34,7 +34,7 @@ extension HTTPSession {
             attach(idle, to: transaction)
             return
         }
-        UpstreamConnector.connect(to: server, of: backend, mode: .http, on: context.eventLoop) { [self] outcome in
+        UpstreamConnector.connect(to: server, of: backend, mode: .http, on: eventLoop) { [self] outcome in
             switch outcome {
             case .connected(let upstream, let milliseconds):
                 guard self.transaction === transaction, transaction.server === server else {
@@ -68,7 +68,7 @@ extension HTTPSession {
         case .redispatch(let after):
             (delay, excluded) = (after, server)
         }
-        transaction.retryTask = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+        transaction.retryTask = eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
             self.connectToServer(transaction, excluding: excluded)
         }
     }
@@ -87,7 +87,7 @@ extension HTTPSession {
             fail(transaction, transaction.state.noServerAvailable(.queueTimedOut))
             return
         }
-        transaction.retryTask = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(2)) { [self] in
+        transaction.retryTask = eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(2)) { [self] in
             transaction.record.queueTime = HTTPTransaction.milliseconds(from: queuedAt)
             self.connectToServer(transaction, excluding: nil)
         }
@@ -105,11 +105,11 @@ extension HTTPSession {
             closeServerSide: transaction.state.serverSideClose, upgrade: transaction.isUpgrade)
         transaction.outgoingRequestFraming = framing
         transaction.state.requestHeadForwarded()
-        var buffer = context.channel.allocator.buffer(capacity: 512)
+        var buffer = allocator.buffer(capacity: 512)
         head.write(into: &buffer)
         upstream.write(buffer)
         for piece in transaction.pendingBody {
-            if let framed = BodyWriter.frame(piece, as: framing, allocator: context.channel.allocator) {
+            if let framed = BodyWriter.frame(piece, as: framing, allocator: allocator) {
                 upstream.write(framed)
             }
         }
@@ -117,7 +117,7 @@ extension HTTPSession {
         transaction.pendingBodyBytes = 0
         if transaction.state.requestComplete {
             if let end = BodyWriter.end(as: framing, trailers: transaction.requestTrailers,
-                                        allocator: context.channel.allocator) {
+                                        allocator: allocator) {
                 upstream.write(end)
             }
         }
@@ -148,13 +148,13 @@ extension HTTPSession {
             responseHeadReceived(head, framing: framing, in: transaction, from: connection)
         case .body(let piece):
             if let framed = BodyWriter.frame(piece, as: transaction.outgoingResponseFraming,
-                                             allocator: context.channel.allocator) {
+                                             allocator: allocator) {
                 writeToClient(framed)
             }
         case .end(let trailers):
             if transaction.state.responseStarted {
                 if let end = BodyWriter.end(as: transaction.outgoingResponseFraming, trailers: trailers,
-                                            allocator: context.channel.allocator) {
+                                            allocator: allocator) {
                     writeToClient(end)
                 }
                 responseEnded(transaction, upstream: connection)
@@ -168,7 +168,7 @@ extension HTTPSession {
         if head.status < 200 && head.status != 101 {
             // Interim responses (100 Continue, 103) go to HTTP/1.1 clients as they are.
             if transaction.request.version == .http1_1 {
-                var buffer = context.channel.allocator.buffer(capacity: 64)
+                var buffer = allocator.buffer(capacity: 64)
                 HTTPResponseHead(version: .http1_1, status: head.status, reason: head.reason,
                                  fields: head.fields.removingHopByHop()).write(into: &buffer)
                 writeToClient(buffer)
@@ -192,7 +192,7 @@ extension HTTPSession {
             serverAllowsReuse: MessageRewriting.serverAllowsReuse(head) && framing != .untilClose,
             clientMayStayOpen: rewritten.keepClientOpen)
         transaction.outgoingResponseFraming = rewritten.framing
-        var buffer = context.channel.allocator.buffer(capacity: 512)
+        var buffer = allocator.buffer(capacity: 512)
         rewritten.head.write(into: &buffer)
         writeToClient(buffer)
         if switching {
@@ -210,13 +210,13 @@ extension HTTPSession {
         connection.idleTimer.touch()
         clientTimer.touch()
         self.connection.bytesOut += bytes.readableBytes
-        context.write(wrapOutboundOut(bytes), promise: nil)
+        context?.write(wrapOutboundOut(bytes), promise: nil)
     }
 
     func upstreamInputClosed(_ connection: UpstreamConnection) {
         guard tunnel === connection else { return }
         tunnelServerClosed = true
-        context.closeAfterPendingWrites(mode: .output)
+        context?.closeAfterPendingWrites(mode: .output)
         // Waiting for the client to finish now: `timeout client-fin` when set.
         if let fin = timeouts.clientFin {
             clientTimer.arm(fin.timeAmount) { [self] in self.endTunnel(termination: "cD--") }

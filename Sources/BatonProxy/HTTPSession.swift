@@ -20,7 +20,12 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
     let frontend: FrontendRuntime
     let pool: UpstreamPool
     let connection: ClientConnection
-    var context: ChannelHandlerContext!
+    /// Set while the handler is in the pipeline. Cleared in `handlerRemoved`: the context holds
+    /// this handler strongly, so keeping it after removal would keep both alive forever.
+    var context: ChannelHandlerContext?
+    /// The client channel's loop, kept after the context is gone for late callbacks to check.
+    var eventLoop: (any EventLoop)!
+    let allocator = ByteBufferAllocator()
     var parser = HTTPRequestParser()
     var transaction: HTTPTransaction?
     /// After a 101 response the session relays raw bytes with this server connection.
@@ -59,6 +64,7 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        eventLoop = context.eventLoop
         headTimer = InactivityTimer(eventLoop: context.eventLoop)
         clientTimer = InactivityTimer(eventLoop: context.eventLoop)
         registry.table(for: context.eventLoop)?.add(self)
@@ -69,6 +75,7 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
         headTimer.cancel(dropScheduledCheck: true)
         clientTimer.cancel(dropScheduledCheck: true)
         registry.table(for: context.eventLoop)?.remove(self)
+        self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -173,7 +180,7 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
     func resumeClientReadsIfNeeded() {
         guard pendingRead, !shouldPauseClientReads else { return }
         pendingRead = false
-        context.read()
+        context?.read()
     }
 
     /// Whether the client can take more response bytes (reads from the server pause otherwise).
@@ -185,15 +192,15 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
         connection.bytesOut += bytes.readableBytes
         transaction?.record.bytesToClient += Int64(bytes.readableBytes)
         clientTimer.touch()
-        context.write(wrapOutboundOut(bytes), promise: nil)
+        context?.write(wrapOutboundOut(bytes), promise: nil)
     }
 
     func flushClient() {
-        context.flush()
+        context?.flush()
     }
 
     func closeClient() {
-        guard context.channel.isActive else { return }
+        guard let context, context.channel.isActive else { return }
         closing = true
         context.close(promise: nil)
     }
@@ -201,7 +208,7 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
     /// Flushes what was written, then closes once it has gone out.
     func closeClientAfterFlush() {
         closing = true
-        context.closeAfterPendingWrites()
+        context?.closeAfterPendingWrites()
     }
 
     // MARK: - Waiting for requests

@@ -16,7 +16,9 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
     let generation: ProxyGeneration
     let frontend: FrontendRuntime
     let connection: ClientConnection
-    var context: ChannelHandlerContext!
+    /// Cleared in `handlerRemoved`: the context holds this handler strongly.
+    var context: ChannelHandlerContext?
+    var eventLoop: (any EventLoop)!
     var upstream: UpstreamConnection?
     var server: ServerState?
     var pending: [ByteBuffer] = []
@@ -40,6 +42,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        eventLoop = context.eventLoop
         clientTimer = InactivityTimer(eventLoop: context.eventLoop)
         armClientTimeout()
         backend?.counters.sessionStarted()
@@ -67,7 +70,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
             server.connectionStarted()
             self.server = server
         }
-        UpstreamConnector.connect(to: server, of: backend, mode: .raw, on: context.eventLoop) { [self] outcome in
+        UpstreamConnector.connect(to: server, of: backend, mode: .raw, on: eventLoop) { [self] outcome in
             switch outcome {
             case .connected(let upstream, let milliseconds):
                 guard !self.finished else {
@@ -99,7 +102,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
         case .redispatch(let after):
             (delay, excluded) = (after, server)
         }
-        context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+        eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
             self.connect(excluding: excluded)
         }
     }
@@ -168,6 +171,11 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
         if serverInputClosed || upstream == nil && server == nil { finish() }
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        clientTimer.cancel(dropScheduledCheck: true)
+        self.context = nil
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         if !finished {
             if status == "--" && !(clientInputClosed && serverInputClosed) { status = "CD" }
@@ -197,7 +205,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
     func resumeClientReadsIfNeeded() {
         guard pendingRead, !shouldPauseClientReads else { return }
         pendingRead = false
-        context.read()
+        context?.read()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -215,12 +223,12 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
         if serverInputClosed { return }
         self.connection.bytesOut += bytes.readableBytes
         clientTimer.touch()
-        context.write(wrapOutboundOut(bytes), promise: nil)
+        context?.write(wrapOutboundOut(bytes), promise: nil)
     }
 
     func upstreamInputClosed(_ connection: UpstreamConnection) {
         serverInputClosed = true
-        context.closeAfterPendingWrites(mode: .output)
+        context?.closeAfterPendingWrites(mode: .output)
         // Waiting for the client to finish now: `timeout client-fin` when set.
         if let fin = frontend.config.timeouts.clientFin {
             clientTimer.arm(fin.timeAmount) { [self] in self.timedOut(clientSide: true) }
@@ -229,7 +237,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
     }
 
     func upstreamReadComplete(_ connection: UpstreamConnection) {
-        context.flush()
+        context?.flush()
     }
 
     func upstream(_ connection: UpstreamConnection, failed failure: UpstreamFailure) {
@@ -259,7 +267,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
             upstream?.idleTimer.cancel()
             guard !serverInputClosed, !clientInputClosed else { return finish() }
             serverInputClosed = true
-            context.closeAfterPendingWrites(mode: .output)
+            context?.closeAfterPendingWrites(mode: .output)
         }
     }
 
@@ -276,7 +284,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
             upstream.close()
         }
         server?.connectionEnded()
-        context.closeAfterPendingWrites()
+        context?.closeAfterPendingWrites()
         log()
     }
 

@@ -68,6 +68,13 @@ final class UpstreamConnection: ChannelDuplexHandler {
         self.context = context
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleTimer.cancel(dropScheduledCheck: true)
+        // The context holds this handler strongly: keeping it would keep both alive forever.
+        self.context = nil
+        receiver = nil
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
         idleTimer.touch()
