@@ -2,7 +2,7 @@
 /// transaction is finished, whether the client and server connections may be kept, and what a
 /// failure or a timeout turns into (an error response, or cutting the client off) with which
 /// HAProxy termination flags. It is a plain value, driven by events, tested without sockets;
-/// `HTTPSession` performs what it returns.
+/// `HTTPTransaction` performs what it returns.
 struct HTTPTransactionStateMachine: Equatable {
     enum RequestState: Equatable {
         /// The head arrived; body bytes may still be on their way.
@@ -31,9 +31,15 @@ struct HTTPTransactionStateMachine: Equatable {
     /// How a failure ends the transaction.
     enum Failure: Equatable {
         /// Answer with this status (an error page) and close the client connection.
-        case respond(status: Int, termination: String)
+        case respond(status: Int, error: TransactionError)
         /// Too late for a status: close the client connection so it sees the truncation.
-        case abort(termination: String)
+        case abort(TransactionError)
+
+        var error: TransactionError {
+            switch self {
+            case .respond(_, let error), .abort(let error): return error
+            }
+        }
     }
 
     enum ClientTimeoutDecision: Equatable {
@@ -128,34 +134,28 @@ struct HTTPTransactionStateMachine: Equatable {
         serverReusable = false
         keepClientOpen = false
         if responseStarted {
-            return .abort(termination: failure == .timedOut ? "sD--" : "SD--")
+            return .abort(.init(failure == .timedOut ? .timedOut : .aborted, .server, .data))
         }
         switch failure {
-        case .timedOut: return .respond(status: 504, termination: "sH--")
-        case .invalidResponse: return .respond(status: 502, termination: "PH--")
-        case .closed: return .respond(status: 502, termination: "SH--")
+        case .timedOut: return .respond(status: 504, error: .init(.timedOut, .server, .responseHeaders))
+        case .invalidResponse: return .respond(status: 502, error: .init(.invalidMessage, .server, .responseHeaders))
+        case .closed: return .respond(status: 502, error: .init(.aborted, .server, .responseHeaders))
         }
     }
 
-    enum NoServerReason: Equatable {
-        /// No server usable, or every connection attempt was refused.
-        case refused
-        /// The last connection attempt ran out of `timeout connect`.
-        case connectTimedOut
-        /// `timeout queue` expired while every server was at its maxconn.
-        case queueTimedOut
-    }
-
-    /// Every connection attempt failed (after `retries`), or no server could be used. The
-    /// flags use HAProxy's case: lowercase when a timeout struck.
-    mutating func noServerAvailable(_ reason: NoServerReason) -> Failure {
+    /// No server connection could be had: every attempt failed (after `retries`), no server
+    /// was usable, or `timeout queue` expired; `error` says which (`ServerConnectStateMachine`).
+    mutating func serverConnectionFailed(_ error: TransactionError) -> Failure {
         serverReusable = false
         keepClientOpen = false
-        switch reason {
-        case .refused: return .respond(status: 503, termination: "SC--")
-        case .connectTimedOut: return .respond(status: 503, termination: "sC--")
-        case .queueTimedOut: return .respond(status: 503, termination: "sQ--")
-        }
+        return .respond(status: 503, error: error)
+    }
+
+    /// No backend to route to.
+    mutating func noBackend() -> Failure {
+        serverReusable = false
+        keepClientOpen = false
+        return .respond(status: 503, error: .init(.blockedByProxy, .client, .request))
     }
 
     /// The request head went to a server: from now on the server is expected to act, and
@@ -168,7 +168,8 @@ struct HTTPTransactionStateMachine: Equatable {
     mutating func requestMalformed(status: Int) -> Failure {
         serverReusable = false
         keepClientOpen = false
-        return responseStarted ? .abort(termination: "PD--") : .respond(status: status, termination: "PR--")
+        return responseStarted ? .abort(.init(.invalidMessage, .client, .data))
+            : .respond(status: status, error: .init(.invalidMessage, .client, .request))
     }
 
     /// `timeout client` expired.
@@ -178,9 +179,9 @@ struct HTTPTransactionStateMachine: Equatable {
         keepClientOpen = false
         if request == .receiving && !responseStarted {
             // The client stopped sending its body.
-            return .fail(.respond(status: 408, termination: "cD--"))
+            return .fail(.respond(status: 408, error: .init(.timedOut, .client, .data)))
         }
-        return .fail(.abort(termination: "cD--"))
+        return .fail(.abort(.init(.timedOut, .client, .data)))
     }
 
     /// The client closed its sending side. Mid-request that ends the transaction; once the
@@ -189,16 +190,16 @@ struct HTTPTransactionStateMachine: Equatable {
         keepClientOpen = false
         if request == .receiving {
             serverReusable = false
-            return .abort(termination: responseStarted ? "CD--" : "CH--")
+            return .abort(.init(.aborted, .client, responseStarted ? .data : .responseHeaders))
         }
         return nil
     }
 
-    /// The client connection is gone: flags for the log.
-    mutating func clientClosed() -> String {
+    /// The client connection is gone: what the log reports.
+    mutating func clientClosed() -> TransactionError {
         serverReusable = false
         keepClientOpen = false
-        return responseStarted ? "CD--" : "CH--"
+        return .init(.aborted, .client, responseStarted ? .data : .responseHeaders)
     }
 
     /// Soft-stop: finish this transaction, then close.

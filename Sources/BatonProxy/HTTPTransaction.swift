@@ -3,23 +3,38 @@ import BatonHTTP1
 import BatonObservability
 import NIOCore
 
-/// One request and its response, from the request head to the end of the response: where it is
-/// going, what has been forwarded, and the timings its log line reports.
+/// One request and its response, driven from routing to completion: it routes the request,
+/// answers locally or gets a server connection (retrying, redispatching, queueing), forwards
+/// the request, relays the response to its `TransactionClient`, and logs once. It knows no
+/// client protocol: an HTTP/1 connection feeds it today, one HTTP/2 stream each later. Its
+/// decisions come from two pure state machines, `HTTPTransactionStateMachine` (messages,
+/// keep-alive, failures) and `ServerConnectStateMachine` (attempts, retries, queue).
 final class HTTPTransaction {
     let request: HTTPRequestHead
     let requestFraming: HTTPBodyFraming
+    let generation: ProxyGeneration
+    let frontend: FrontendRuntime
     let backend: BackendRuntime?
+    let connection: ClientConnection
+    let pool: UpstreamPool
     let isUpgrade: Bool
+    /// Whether an idle server connection may be reused (`http-reuse safe`: not for the first
+    /// request of a client connection).
+    let mayReuseIdleConnection: Bool
     var record: TransactionLogRecord
     let startedAt: NIODeadline
 
+    /// The client side; strong, and cleared when the transaction ends, which breaks the cycle
+    /// with the client side's reference to its current transaction.
+    var client: (any TransactionClient)?
     /// The transaction's rules: progress of both messages, keep-alive, failures.
     var state: HTTPTransactionStateMachine
+    var connect: ServerConnectStateMachine?
+    var isOver = false
 
     // Server side.
     var server: ServerState?
     var upstream: UpstreamConnection?
-    var attempts = 0
     var retryTask: Scheduled<Void>?
     var connectStartedAt: NIODeadline?
     var requestSentAt: NIODeadline?
@@ -29,21 +44,224 @@ final class HTTPTransaction {
     var pendingBodyBytes = 0
     var requestTrailers: [HTTPField] = []
 
-    // Response side.
-    var outgoingResponseFraming: OutgoingFraming = .none
     var isMonitorRequest = false
     /// Counted in the backend's current sessions until released.
-    var holdsBackendSlot = false
+    private var holdsBackendSlot = false
 
-    init(request: HTTPRequestHead, framing: HTTPBodyFraming, backend: BackendRuntime?,
-         record: TransactionLogRecord, startedAt: NIODeadline, state: HTTPTransactionStateMachine) {
+    init(request: HTTPRequestHead, framing: HTTPBodyFraming, client: any TransactionClient,
+         generation: ProxyGeneration, frontend: FrontendRuntime, connection: ClientConnection,
+         pool: UpstreamPool, mayReuseIdleConnection: Bool, record: TransactionLogRecord,
+         startedAt: NIODeadline, keepClientOpen: Bool) {
+        let backend = frontend.defaultBackend
         self.request = request
         self.requestFraming = framing
+        self.client = client
+        self.generation = generation
+        self.frontend = frontend
         self.backend = backend
+        self.connection = connection
+        self.pool = pool
+        self.mayReuseIdleConnection = mayReuseIdleConnection
         self.record = record
         self.startedAt = startedAt
-        self.state = state
         self.isUpgrade = MessageRewriting.isUpgradeRequest(request)
+        let serverSideClose = frontend.config.httpConnectionMode != .keepAlive
+            || (backend?.config.httpConnectionMode ?? .keepAlive) != .keepAlive
+        self.state = HTTPTransactionStateMachine(keepClientOpen: keepClientOpen, serverSideClose: serverSideClose)
+    }
+
+    var requestHasBody: Bool {
+        switch requestFraming {
+        case .none, .contentLength(0): return false
+        default: return true
+        }
+    }
+
+    var allocator: ByteBufferAllocator { ByteBufferAllocator() }
+
+    /// Request body bytes held while the server side is not ready before client reads pause.
+    static let pendingLimit = 64 * 1024
+
+    /// Whether the client side should stop reading request bytes for now.
+    var holdsBackRequestBody: Bool {
+        if let upstream { return !upstream.isWritable }
+        return pendingBodyBytes >= Self.pendingLimit
+    }
+
+    // MARK: - Routing
+
+    /// Decides where the request goes and starts it on its way.
+    func start() {
+        frontend.counters.requestReceived()
+        if let uri = frontend.config.monitorURI, MessageRewriting.matchesMonitorURI(request.target, uri) {
+            record.backendName = frontend.name
+            isMonitorRequest = true
+            respondLocally(frontend.monitorResponse, error: nil)
+            return
+        }
+        if let prepared = frontend.returnResponse {
+            record.backendName = frontend.name
+            respondLocally(prepared, error: .init(.localResponse, .client, .request))
+            return
+        }
+        guard let backend else {
+            fail(state.noBackend())
+            return
+        }
+        backend.counters.requestReceived()
+        // The backend's concurrent count (`%bc`, `scur`) covers the transaction until it ends.
+        backend.counters.sessionStarted()
+        holdsBackendSlot = true
+        if let prepared = backend.returnResponse, backend.config.name != frontend.name {
+            respondLocally(prepared, error: .init(.localResponse, .client, .request))
+            return
+        }
+        connectStartedAt = .now()
+        record.queueTime = 0
+        let timeouts = backend.config.timeouts
+        var machine = ServerConnectStateMachine(policy: backend.retryPolicy,
+                                                queueTimeout: (timeouts.queue ?? timeouts.connect)?.timeAmount)
+        let first = machine.start()
+        connect = machine
+        perform(first)
+    }
+
+    // MARK: - Request from the client side
+
+    func requestBody(_ piece: ByteBuffer) {
+        guard state.forwardsRequestBody else { return }
+        if let upstream {
+            // Sending counts as server-side activity for `timeout server`.
+            upstream.idleTimer.touch()
+            if let framed = BodyWriter.frame(piece, as: outgoingRequestFraming, allocator: allocator) {
+                upstream.write(framed)
+            }
+        } else {
+            pendingBody.append(piece)
+            pendingBodyBytes += piece.readableBytes
+        }
+    }
+
+    func requestEnded(trailers: [HTTPField]) {
+        let forwarding = state.forwardsRequestBody
+        requestTrailers = trailers
+        let completion = state.requestEnded()
+        if forwarding, let upstream {
+            if let end = BodyWriter.end(as: outgoingRequestFraming, trailers: trailers, allocator: allocator) {
+                upstream.write(end)
+            }
+            upstream.flush()
+            requestSentAt = .now()
+        }
+        carryOut(completion)
+    }
+
+    func requestMalformed(_ error: HTTPParserError) {
+        fail(state.requestMalformed(status: error.requestStatus))
+    }
+
+    /// The client half-closed: mid-request that ends the transaction; otherwise the response
+    /// still goes out.
+    func clientInputClosed() {
+        if let failure = state.clientInputClosed() { fail(failure) }
+    }
+
+    /// The client connection is gone.
+    func clientClosed() {
+        end(logging: state.clientClosed())
+    }
+
+    /// `timeout client` struck. Returns true when the transaction goes on (the client had
+    /// nothing to do while the server works), so the client side watches again.
+    func clientTimedOut() -> Bool {
+        switch state.clientTimedOut() {
+        case .keepWaiting:
+            return true
+        case .fail(let failure):
+            fail(failure)
+            return false
+        }
+    }
+
+    /// Soft-stop: this transaction is the connection's last.
+    func stopAfterThisTransaction() {
+        state.stopAfterThisTransaction()
+    }
+
+    // MARK: - Local responses
+
+    /// Answers the request with a response Baton made (monitor-uri, http-request return).
+    func respondLocally(_ response: PreparedResponse, error: TransactionError?) {
+        record.status = response.status
+        record.terminationState = error.httpTerminationState
+        record.responseTime = -1
+        let completion = state.respondedLocally(requestHasPendingBody: requestHasBody)
+        client?.sendPreparedResponse(response.bytes, of: self)
+        if completion == .none { client?.flush() }
+        carryOut(completion)
+    }
+
+    // MARK: - Ending
+
+    /// Carries out what the state machine decided about a failure: an error page when no
+    /// response has started, else cutting the client off; either way the client closes.
+    func fail(_ failure: HTTPTransactionStateMachine.Failure) {
+        guard !isOver else { return }
+        switch failure {
+        case .respond(let status, let error):
+            let page = ErrorPages.addingConnectionClose(to: errorPage(status))
+            record.status = status
+            frontend.counters.responseSent(status: status)
+            client?.sendPreparedResponse(page, of: self)
+            let client = self.client
+            end(logging: error)
+            client?.transactionFailed(self)
+        case .abort(let error):
+            let client = self.client
+            end(logging: error)
+            client?.transactionFailed(self)
+        }
+    }
+
+    func carryOut(_ completion: HTTPTransactionStateMachine.Completion) {
+        guard case .finish(let keepClientOpen, let reuseServer) = completion, !isOver else { return }
+        frontend.counters.responseSent(status: record.status)
+        backend?.counters.responseSent(status: record.status)
+        let client = self.client
+        end(logging: nil, reuseServer: reuseServer, log: !isMonitorRequest)
+        client?.transactionFinished(self, keepOpen: keepClientOpen)
+    }
+
+    /// Releases everything the transaction holds and writes its log line, once. `error` nil
+    /// keeps the termination state already recorded (normal, or a local response's).
+    func end(logging error: TransactionError?, reuseServer: Bool = false, log: Bool = true) {
+        guard !isOver else { return }
+        isOver = true
+        if let error { record.terminationState = error.httpTerminationState }
+        if let connect { record.retries = connect.retries }
+        retryTask?.cancel()
+        retryTask = nil
+        releaseServerSide(reuse: reuseServer)
+        record.activeTime = HTTPTransaction.milliseconds(from: startedAt)
+        client = nil
+        // HAProxy does not log requests answered by monitor-uri.
+        if log { frontend.logTransaction(record, request: request, generation: generation) }
+    }
+
+    func releaseServerSide(reuse: Bool) {
+        releaseBackendSlot()
+        if let server {
+            server.connectionEnded()
+            self.server = nil
+        }
+        guard let upstream else { return }
+        self.upstream = nil
+        upstream.idleTimer.cancel()
+        if reuse, upstream.isReusable {
+            pool.putBack(upstream)
+        } else {
+            upstream.close()
+        }
     }
 
     /// Ends this transaction's share of the backend's current sessions, once.
@@ -53,11 +271,10 @@ final class HTTPTransaction {
         backend?.counters.sessionEnded()
     }
 
-    var requestHasBody: Bool {
-        switch requestFraming {
-        case .none, .contentLength(0): return false
-        default: return true
-        }
+    /// The backend's `errorfile` for `status`, else the frontend's, else the built-in page.
+    func errorPage(_ status: Int) -> ByteBuffer {
+        guard let backend else { return frontend.errorPages.response(for: status) }
+        return backend.errorPages.response(for: status, fallback: frontend.errorPages)
     }
 
     /// Milliseconds from `start` to `end`, for log timers.

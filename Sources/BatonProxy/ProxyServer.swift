@@ -105,9 +105,9 @@ public final class ProxyServer: Sendable {
                     frontend.logConnection(connection, channel: channel)
                     switch frontend.config.mode {
                     case .http:
-                        let session = HTTPSession(generation: generation, frontend: frontend,
-                                                  pool: pools.pool(for: channel.eventLoop),
-                                                  connection: connection, registry: sessions)
+                        let session = HTTP1ClientConnection(
+                            generation: generation, frontend: frontend, pool: pools.pool(for: channel.eventLoop),
+                            connection: connection, registry: sessions, eventLoop: channel.eventLoop)
                         try channel.pipeline.syncOperations.addHandler(session)
                     case .tcp:
                         try channel.pipeline.syncOperations.addHandler(

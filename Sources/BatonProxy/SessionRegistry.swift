@@ -34,10 +34,10 @@ final class SessionRegistry: Sendable {
 }
 
 final class SessionTable {
-    private var sessions: [ObjectIdentifier: HTTPSession] = [:]
+    private var sessions: [ObjectIdentifier: HTTP1ClientConnection] = [:]
 
-    func add(_ session: HTTPSession) { sessions[ObjectIdentifier(session)] = session }
-    func remove(_ session: HTTPSession) { sessions[ObjectIdentifier(session)] = nil }
+    func add(_ session: HTTP1ClientConnection) { sessions[ObjectIdentifier(session)] = session }
+    func remove(_ session: HTTP1ClientConnection) { sessions[ObjectIdentifier(session)] = nil }
 
     func closeIdle() {
         for session in sessions.values where session.isIdle { session.closeClient() }

@@ -26,9 +26,10 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
     var pendingRead = false
     var clientInputClosed = false
     var serverInputClosed = false
-    var attempts = 0
+    var connectAttempts: ServerConnectStateMachine?
     var connectTime: Int64 = -1
-    var status = "--"
+    /// Why the session ended, when not normally (the first cause seen is the one logged).
+    var ending: TransactionError?
     var finished = false
     var clientTimer: InactivityTimer!
 
@@ -45,30 +46,54 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
         eventLoop = context.eventLoop
         clientTimer = InactivityTimer(eventLoop: context.eventLoop)
         armClientTimeout()
-        backend?.counters.sessionStarted()
-        connect(excluding: nil)
-    }
-
-    func connect(excluding failed: ServerState?) {
         guard let backend else {
-            status = "PC"
+            ending = .init(.blockedByProxy, .client, .connect)
             finish()
             return
         }
+        backend.counters.sessionStarted()
+        let timeouts = backend.config.timeouts
+        var machine = ServerConnectStateMachine(policy: backend.retryPolicy,
+                                                queueTimeout: (timeouts.queue ?? timeouts.connect)?.timeAmount)
+        let first = machine.start()
+        connectAttempts = machine
+        perform(first)
+    }
+
+    /// Carries out what `ServerConnectStateMachine` decided (shared with HTTP transactions).
+    func perform(_ action: ServerConnectStateMachine.Action) {
+        guard !finished else { return }
+        switch action {
+        case .connect(let choice):
+            connect(choice)
+        case .connectAfter(let delay, let choice):
+            eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in self.connect(choice) }
+        case .waitInQueue(let recheckAfter):
+            eventLoop.assumeIsolated().scheduleTask(in: recheckAfter) { [self] in self.connect(.balancer) }
+        case .fail(let error):
+            ending = error
+            finish()
+        }
+    }
+
+    func connect(_ choice: ServerConnectStateMachine.Choice) {
+        guard !finished, let backend else { return }
         let server: ServerState
-        if let current = self.server, failed == nil {
+        if choice == .sameServer, let current = self.server {
             server = current
         } else {
+            let failed = choice == .anotherServer ? self.server : nil
             self.server?.connectionEnded()
+            self.server = nil
             guard let picked = backend.pickServer(for: connection, excluding: failed) else {
-                status = "SC"
-                self.server = nil
-                finish()
+                let action = connectAttempts?.noServerFree(anyUsable: backend.selector.hasAvailableServer, now: .now())
+                if let action { perform(action) }
                 return
             }
             server = picked
             server.connectionStarted()
             self.server = server
+            connectAttempts?.serverPicked(now: .now())
         }
         UpstreamConnector.connect(to: server, of: backend, mode: .raw, on: eventLoop) { [self] outcome in
             switch outcome {
@@ -80,30 +105,11 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
                 self.connectTime = milliseconds
                 self.attach(upstream)
             case .failed(let timedOut):
-                self.connectFailed(server: server, timedOut: timedOut)
+                guard !self.finished, var machine = self.connectAttempts else { return }
+                let action = machine.connectFailed(timedOut: timedOut)
+                self.connectAttempts = machine
+                self.perform(action)
             }
-        }
-    }
-
-    func connectFailed(server: ServerState, timedOut: Bool) {
-        guard !finished, let backend else { return }
-        attempts += 1
-        let delay: TimeAmount
-        let excluded: ServerState?
-        switch backend.retryPolicy.decide(failedAttempts: attempts, timedOut: timedOut) {
-        case .giveUp:
-            attempts = backend.config.retries
-            // Lowercase: the last attempt ran out of time rather than being refused.
-            status = timedOut ? "sC" : "SC"
-            finish()
-            return
-        case .retrySameServer(let after):
-            (delay, excluded) = (after, nil)
-        case .redispatch(let after):
-            (delay, excluded) = (after, server)
-        }
-        eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
-            self.connect(excluding: excluded)
         }
     }
 
@@ -178,7 +184,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
 
     func channelInactive(context: ChannelHandlerContext) {
         if !finished {
-            if status == "--" && !(clientInputClosed && serverInputClosed) { status = "CD" }
+            if ending == nil && !(clientInputClosed && serverInputClosed) { ending = .init(.aborted, .client, .data) }
             finish()
         }
         context.fireChannelInactive()
@@ -199,7 +205,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
 
     var shouldPauseClientReads: Bool {
         if let upstream { return !upstream.isWritable }
-        return pendingBytes >= HTTPSession.pendingLimit
+        return pendingBytes >= HTTPTransaction.pendingLimit
     }
 
     func resumeClientReadsIfNeeded() {
@@ -242,8 +248,8 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
 
     func upstream(_ connection: UpstreamConnection, failed failure: UpstreamFailure) {
         if !finished {
-            if status == "--" && !(clientInputClosed && serverInputClosed) {
-                status = failure.isTimeout ? "sD" : "SD"
+            if ending == nil && !(clientInputClosed && serverInputClosed) {
+                ending = .init(failure.isTimeout ? .timedOut : .aborted, .server, .data)
             }
             finish()
         }
@@ -257,7 +263,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
     /// direction (a FIN goes to the other side); the session ends once both directions have.
     func timedOut(clientSide: Bool) {
         guard !finished else { return }
-        if status == "--" { status = clientSide ? "cD" : "sD" }
+        if ending == nil { ending = .init(.timedOut, clientSide ? .client : .server, .data) }
         if clientSide {
             clientTimer.cancel()
             guard !clientInputClosed, let upstream, !serverInputClosed else { return finish() }
@@ -276,7 +282,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
     func finish() {
         guard !finished else { return }
         finished = true
-        backend?.counters.sessionEnded()
+        if connectAttempts != nil { backend?.counters.sessionEnded() }
         clientTimer.cancel(dropScheduledCheck: true)
         if let upstream {
             self.upstream = nil
@@ -299,8 +305,8 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
         record.totalTime = HTTPTransaction.milliseconds(from: connection.acceptedAt)
         record.bytesToClient = Int64(connection.bytesOut)
         record.bytesFromClient = Int64(connection.bytesIn)
-        record.terminationState = status
-        record.retries = attempts
+        record.terminationState = ending.tcpTerminationState
+        record.retries = connectAttempts?.retries ?? 0
         record.processConnections = generation.currentConnections
         record.frontendConnections = frontend.counters.currentSessions
         record.backendConnections = backend?.counters.currentSessions ?? 0

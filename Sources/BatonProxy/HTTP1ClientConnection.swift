@@ -4,31 +4,34 @@ import BatonHTTP1
 import BatonObservability
 import NIOCore
 
-/// The handler on an HTTP client connection: parses requests one at a time (pipelined ones wait
-/// in the parser), runs each as an `HTTPTransaction` against a server connection on the same
-/// event loop, and streams bodies both ways with backpressure: reading from one side pauses
-/// while the other side cannot take more.
-final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
+/// The handler on an HTTP/1 client connection: the HTTP/1 side of the protocol only. It parses
+/// requests one at a time (pipelined ones wait in the parser) and feeds each, as
+/// protocol-neutral parts, to an `HTTPTransaction`; it frames what the transaction sends back
+/// for this client; between requests it watches `timeout http-request`/`http-keep-alive`;
+/// after a 101 it relays bytes. Reading pauses while the other side cannot take more.
+final class HTTP1ClientConnection: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-
-    /// Request bytes held while the server side is not ready before reading from the client pauses.
-    static let pendingLimit = 64 * 1024
 
     let generation: ProxyGeneration
     let frontend: FrontendRuntime
     let pool: UpstreamPool
     let connection: ClientConnection
+    let registry: SessionRegistry
     /// Set while the handler is in the pipeline. Cleared in `handlerRemoved`: the context holds
     /// this handler strongly, so keeping it after removal would keep both alive forever.
     var context: ChannelHandlerContext?
-    /// The client channel's loop, kept after the context is gone for late callbacks to check.
-    var eventLoop: (any EventLoop)!
+    /// The channel's loop, kept after the context is gone for late callbacks.
+    private(set) var eventLoop: any EventLoop
     let allocator = ByteBufferAllocator()
+
     var parser = HTTPRequestParser()
+    /// The transaction in progress; it holds this connection until it ends.
     var transaction: HTTPTransaction?
-    /// After a 101 response the session relays raw bytes with this server connection.
+    /// How the current response's body is framed for this client.
+    var responseFraming: OutgoingFraming = .none
+    /// After a 101 the connection relays raw bytes with this server connection.
     var tunnel: UpstreamConnection?
     /// The transaction that switched protocols, logged when the tunnel ends.
     var tunnelTransaction: HTTPTransaction?
@@ -38,21 +41,22 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
     var pendingRead = false
     var clientInputClosed = false
     /// Watches `timeout http-request` / `http-keep-alive` while waiting for a request head.
-    var headTimer: InactivityTimer!
+    let headTimer: InactivityTimer
     /// Watches `timeout client` (or `timeout tunnel`) during a transaction.
-    var clientTimer: InactivityTimer!
+    let clientTimer: InactivityTimer
     var idleSince = NIODeadline.now()
     var requestStartedAt: (deadline: NIODeadline, wallMicroseconds: Int64)?
 
-    let registry: SessionRegistry
-
     init(generation: ProxyGeneration, frontend: FrontendRuntime, pool: UpstreamPool,
-         connection: ClientConnection, registry: SessionRegistry) {
+         connection: ClientConnection, registry: SessionRegistry, eventLoop: any EventLoop) {
         self.generation = generation
         self.frontend = frontend
         self.pool = pool
         self.connection = connection
         self.registry = registry
+        self.eventLoop = eventLoop
+        self.headTimer = InactivityTimer(eventLoop: eventLoop)
+        self.clientTimer = InactivityTimer(eventLoop: eventLoop)
     }
 
     /// Between requests with nothing received: soft-stop may close it.
@@ -64,9 +68,6 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        eventLoop = context.eventLoop
-        headTimer = InactivityTimer(eventLoop: context.eventLoop)
-        clientTimer = InactivityTimer(eventLoop: context.eventLoop)
         registry.table(for: context.eventLoop)?.add(self)
         waitForRequest()
     }
@@ -91,7 +92,7 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
             requestStartedAt = (.now(), WallClock.microseconds())
             if requestCount > 0 {
                 // The keep-alive wait is over; the head must now arrive within http-request.
-                armHeadTimer(timeouts.httpRequest ?? timeouts.client, sendTimeoutResponse: true)
+                armHeadTimer(RequestWait.headTimeout(timeouts, requestsServed: requestCount, headStarted: true))
             }
         }
         parser.append(bytes)
@@ -111,11 +112,11 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
         clientTimer.cancel(dropScheduledCheck: true)
         registry.table(for: context.eventLoop)?.remove(self)
         if tunnel != nil || tunnelTransaction != nil {
-            endTunnel(termination: tunnelServerClosed ? "----" : "CD--")
+            endTunnel(tunnelServerClosed ? nil : .init(.aborted, .client, .data))
         }
         if let transaction {
-            transaction.record.terminationState = transaction.state.clientClosed()
-            abortTransaction(transaction)
+            self.transaction = nil
+            transaction.clientClosed()
         }
         connection.closed(generation: generation, frontend: frontend)
         context.fireChannelInactive()
@@ -132,17 +133,15 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
             return
         }
         if let transaction {
-            // Mid-request this ends the transaction; otherwise the response still goes out.
-            if let failure = transaction.state.clientInputClosed() { fail(transaction, failure) }
+            // Mid-request this ends the transaction; otherwise the response still goes out,
+            // then the connection closes.
+            transaction.clientInputClosed()
+        } else if requestStartedAt != nil {
+            // A partial head and then FIN: HAProxy answers 400 to what it could not parse.
+            respondWithoutTransaction(status: 400, error: .init(.aborted, .client, .request))
         } else {
-            if requestStartedAt != nil {
-                // A partial head and then FIN: HAProxy answers 400 to what it could not parse.
-                respondWithError(status: 400, termination: "CR--", requestLine: "<BADREQ>")
-            } else {
-                closeClient()
-            }
+            closeClient()
         }
-        // Otherwise the request is complete: finish the response, then close.
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -168,13 +167,10 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
     var shouldPauseClientReads: Bool {
         if let tunnel { return !tunnel.isWritable }
         guard let transaction else { return false }
-        if !transaction.state.requestComplete {
-            if let upstream = transaction.upstream { return !upstream.isWritable }
-            return transaction.pendingBodyBytes >= Self.pendingLimit
-        }
+        if !transaction.state.requestComplete { return transaction.holdsBackRequestBody }
         // Waiting for the response: keep reading (to see the client leave), but do not hoard
         // pipelined requests.
-        return parser.bufferedBytes >= Self.pendingLimit
+        return parser.bufferedBytes >= HTTPTransaction.pendingLimit
     }
 
     func resumeClientReadsIfNeeded() {
@@ -183,20 +179,12 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
         context?.read()
     }
 
-    /// Whether the client can take more response bytes (reads from the server pause otherwise).
-    var acceptsUpstreamData: Bool { context?.channel.isWritable ?? false }
-
     // MARK: - Writing to the client
 
-    func writeToClient(_ bytes: ByteBuffer) {
+    func write(_ bytes: ByteBuffer) {
         connection.bytesOut += bytes.readableBytes
-        transaction?.record.bytesToClient += Int64(bytes.readableBytes)
         clientTimer.touch()
         context?.write(wrapOutboundOut(bytes), promise: nil)
-    }
-
-    func flushClient() {
-        context?.flush()
     }
 
     func closeClient() {
@@ -218,20 +206,16 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
         idleSince = .now()
         requestStartedAt = nil
         clientTimer.cancel()
-        if requestCount == 0 {
-            armHeadTimer(timeouts.httpRequest ?? timeouts.client, sendTimeoutResponse: true)
-        } else {
-            armHeadTimer(timeouts.httpKeepAlive ?? timeouts.httpRequest ?? timeouts.client,
-                         sendTimeoutResponse: false)
-        }
+        armHeadTimer(RequestWait.headTimeout(timeouts, requestsServed: requestCount, headStarted: false))
     }
 
-    func armHeadTimer(_ timeout: Duration?, sendTimeoutResponse: Bool) {
-        headTimer.arm(timeout?.timeAmount) { [self] in
+    func armHeadTimer(_ wait: RequestWait) {
+        headTimer.arm(wait.timeout?.timeAmount) { [self] in
             guard self.transaction == nil, !self.closing else { return }
-            if sendTimeoutResponse {
-                self.respondWithError(status: 408, termination: "cR--", requestLine: "<BADREQ>")
-            } else {
+            switch wait.onExpiry {
+            case .respond(let status, let error):
+                self.respondWithoutTransaction(status: status, error: error)
+            case .closeSilently:
                 self.closeClient()
             }
         }
@@ -256,19 +240,71 @@ final class HTTPSession: ChannelDuplexHandler, UpstreamReceiver {
             case .head(let head, let framing):
                 startTransaction(head: head, framing: framing)
             case .body(let piece):
-                if let transaction { forwardRequestBody(piece, in: transaction) }
+                transaction?.requestBody(piece)
             case .end(let trailers):
-                if let transaction { requestEnded(transaction, trailers: trailers) }
+                transaction?.requestEnded(trailers: trailers)
             }
+        }
+    }
+
+    func startTransaction(head: HTTPRequestHead, framing: HTTPBodyFraming) {
+        headTimer.cancel()
+        requestCount += 1
+        let started = requestStartedAt ?? (.now(), WallClock.microseconds())
+        var record = connection.logRecord(requestDateMicroseconds: started.wallMicroseconds,
+                                          frontendName: frontend.name,
+                                          backendName: frontend.defaultBackend?.name ?? frontend.name)
+        record.idleTime = HTTPTransaction.milliseconds(from: idleSince, to: started.deadline)
+        record.requestHeadTime = HTTPTransaction.milliseconds(from: started.deadline)
+        let keepOpen = frontend.config.httpConnectionMode != .close
+            && MessageRewriting.clientWantsKeepAlive(head) && !generation.isStopping
+        let transaction = HTTPTransaction(
+            request: head, framing: framing, client: self, generation: generation, frontend: frontend,
+            connection: connection, pool: pool, mayReuseIdleConnection: requestCount > 1,
+            record: record, startedAt: started.deadline, keepClientOpen: keepOpen)
+        self.transaction = transaction
+        responseFraming = .none
+        clientTimer.arm(timeouts.client?.timeAmount) { [self] in self.clientTimedOut() }
+        transaction.start()
+    }
+
+    func clientTimedOut() {
+        guard let transaction else {
+            closeClient()
+            return
+        }
+        if transaction.clientTimedOut() {
+            clientTimer.arm(timeouts.client?.timeAmount) { [self] in self.clientTimedOut() }
         }
     }
 
     func requestParseFailed(_ error: HTTPParserError) {
         if let transaction {
-            fail(transaction, transaction.state.requestMalformed(status: error.requestStatus))
+            transaction.requestMalformed(error)
             return
         }
-        respondWithError(status: error.requestStatus, termination: "PR--", requestLine: "<BADREQ>")
+        respondWithoutTransaction(status: error.requestStatus, error: .init(.invalidMessage, .client, .request))
+    }
+
+    /// Answers with an error page and closes, when no transaction could start: a malformed or
+    /// incomplete head, or a timeout while waiting for it. Logged with `<BADREQ>`.
+    func respondWithoutTransaction(status: Int, error: TransactionError) {
+        let bytes = ErrorPages.addingConnectionClose(to: frontend.errorPages.response(for: status))
+        var record = connection.logRecord(
+            requestDateMicroseconds: requestStartedAt?.wallMicroseconds ?? WallClock.microseconds(),
+            frontendName: frontend.name, backendName: frontend.name)
+        record.requestHeadTime = -1
+        if let started = requestStartedAt {
+            record.activeTime = HTTPTransaction.milliseconds(from: started.deadline)
+        }
+        record.requestLine = "<BADREQ>"
+        record.status = status
+        record.terminationState = error.httpTerminationState
+        record.bytesToClient += Int64(bytes.readableBytes)
+        frontend.counters.responseSent(status: status)
+        write(bytes)
+        frontend.logTransaction(record, request: nil, generation: generation)
+        closeClientAfterFlush()
     }
 }
 

@@ -1,0 +1,24 @@
+import BatonBalancing
+import BatonHTTP1
+import BatonObservability
+
+extension FrontendRuntime {
+    /// Writes the traffic log line of one HTTP transaction, when the frontend logs with a
+    /// format (without one HAProxy logs each connection at accept only).
+    func logTransaction(_ record: TransactionLogRecord, request: HTTPRequestHead?,
+                        generation: ProxyGeneration) {
+        guard let logger, let format = config.logFormat else { return }
+        var record = record
+        if let request, record.requestLine.isEmpty {
+            // Built only when a line is written: most of the per-request cost of logging.
+            record.requestLine = "\(request.method) \(request.target) \(request.version)"
+        }
+        record.processConnections = generation.currentConnections
+        record.frontendConnections = counters.currentSessions
+        if let backend = defaultBackend {
+            record.backendConnections = backend.counters.currentSessions
+        }
+        logger.log(bytes: LogLineFormatter.bytes(record, format: format, options: logger.lineOptions),
+                   level: .info)
+    }
+}
