@@ -32,8 +32,21 @@ final class UpstreamPool {
         return nil
     }
 
+    /// Idle connections kept per server even when fewer are in use.
+    static let minimumIdlePerServer = 4
+
     func putBack(_ connection: UpstreamConnection) {
         let key = ObjectIdentifier(connection.server)
+        // Keep about as many idle connections as the server has in use: enough for the next
+        // wave of requests, without piling up one per client when every client comes once
+        // (one request per connection would otherwise leave `rate x 5 s` connections idle).
+        // HAProxy's purge similarly trims the idle list to the estimated need.
+        let limit = max(Self.minimumIdlePerServer, connection.server.currentConnections)
+        if let count = idle[key]?.count, count >= limit, let oldest = idle[key]?.first {
+            idle[key]?.removeFirst()
+            oldest.takenFromPool()
+            oldest.close()
+        }
         idle[key, default: []].append(connection)
         connection.enterPool(self)
         if sweep == nil { scheduleSweep() }
