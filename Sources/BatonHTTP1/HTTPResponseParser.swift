@@ -112,6 +112,12 @@ public struct HTTPResponseParser: Sendable {
         self.decoder.takeRemainingBytes()
     }
 
+    /// Lets go of the input buffer when everything in it was consumed: an idle connection then
+    /// holds no buffer.
+    public mutating func releaseDrainedBuffer() {
+        self.decoder.releaseDrainedBuffer()
+    }
+
     /// Between messages, with nothing buffered.
     public var isIdle: Bool { self.decoder.isIdle }
 

@@ -65,6 +65,14 @@ struct MessageDecoder: Sendable {
         self.buffer.writeImmutableBuffer(bytes)
     }
 
+    /// Drops the buffer once everything in it was consumed, so that a connection between
+    /// messages holds no buffer of its own (the next read brings a new one).
+    mutating func releaseDrainedBuffer() {
+        if self.buffer.readableBytes == 0 && self.buffer.capacity > 0 {
+            self.buffer = ByteBuffer()
+        }
+    }
+
     mutating func markEndOfInput() {
         self.eof = true
     }

@@ -60,7 +60,7 @@ extension HTTP1ClientConnection: TransactionClient {
     func transactionFinished(_ transaction: HTTPTransaction, keepOpen: Bool) {
         guard self.transaction === transaction else { return }
         self.transaction = nil
-        clientTimer.cancel()
+        timer.cancel()
         if !keepOpen || clientInputClosed || closing || generation.isStopping {
             closeClientAfterFlush()
             return

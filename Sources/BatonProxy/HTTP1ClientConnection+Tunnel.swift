@@ -19,7 +19,7 @@ extension HTTP1ClientConnection: UpstreamReceiver {
         if fromClient.readableBytes > 0 { upstream.writeAndFlush(fromClient) }
         let backendTimeouts = transaction.backend?.config.timeouts
         let tunnelTimeout = (backendTimeouts?.tunnel ?? timeouts.tunnel)?.timeAmount
-        clientTimer.arm(tunnelTimeout ?? timeouts.client?.timeAmount) { [self] in
+        armClientTimer(backendTimeouts?.tunnel ?? timeouts.tunnel ?? timeouts.client) { [self] in
             self.endTunnel(.init(.timedOut, .client, .data))
         }
         upstream.idleTimer.arm(tunnelTimeout ?? backendTimeouts?.server?.timeAmount) { [self] in
@@ -70,7 +70,7 @@ extension HTTP1ClientConnection: UpstreamReceiver {
         context?.closeAfterPendingWrites(mode: .output)
         // Waiting for the client to finish now: `timeout client-fin` when set.
         if let fin = timeouts.clientFin {
-            clientTimer.arm(fin.timeAmount) { [self] in self.endTunnel(.init(.timedOut, .client, .data)) }
+            armClientTimer(fin) { [self] in self.endTunnel(.init(.timedOut, .client, .data)) }
         }
         if clientInputClosed { endTunnel(nil) }
     }

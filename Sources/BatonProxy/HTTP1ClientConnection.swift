@@ -40,10 +40,13 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
     var closing = false
     var pendingRead = false
     var clientInputClosed = false
-    /// Watches `timeout http-request` / `http-keep-alive` while waiting for a request head.
-    let headTimer: InactivityTimer
-    /// Watches `timeout client` (or `timeout tunnel`) during a transaction.
-    let clientTimer: InactivityTimer
+    /// The connection's one timer: `timeout http-request`/`http-keep-alive` while waiting for
+    /// a request head, `timeout client` (or `timeout tunnel`) during a transaction or tunnel.
+    /// The two never run at once, and one timer keeps one scheduled check per connection.
+    let timer: InactivityTimer
+    /// Whether client activity restarts the timer: it does for `timeout client`, not for the
+    /// head wait (`timeout http-request` bounds the whole head, however it trickles in).
+    var timerCountsActivity = false
     var idleSince = NIODeadline.now()
     var requestStartedAt: (deadline: NIODeadline, wallMicroseconds: Int64)?
 
@@ -55,8 +58,7 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
         self.connection = connection
         self.registry = registry
         self.eventLoop = eventLoop
-        self.headTimer = InactivityTimer(eventLoop: eventLoop)
-        self.clientTimer = InactivityTimer(eventLoop: eventLoop)
+        self.timer = InactivityTimer(eventLoop: eventLoop)
     }
 
     /// Between requests with nothing received: soft-stop may close it.
@@ -73,8 +75,7 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        headTimer.cancel(dropScheduledCheck: true)
-        clientTimer.cancel(dropScheduledCheck: true)
+        timer.cancel(dropScheduledCheck: true)
         registry.table(for: context.eventLoop)?.remove(self)
         self.context = nil
     }
@@ -82,7 +83,7 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
         connection.bytesIn += bytes.readableBytes
-        clientTimer.touch()
+        if timerCountsActivity { timer.touch() }
         if let tunnel {
             tunnel.write(bytes)
             return
@@ -108,8 +109,7 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         closing = true
-        headTimer.cancel(dropScheduledCheck: true)
-        clientTimer.cancel(dropScheduledCheck: true)
+        timer.cancel(dropScheduledCheck: true)
         registry.table(for: context.eventLoop)?.remove(self)
         if tunnel != nil || tunnelTransaction != nil {
             endTunnel(tunnelServerClosed ? nil : .init(.aborted, .client, .data))
@@ -183,7 +183,7 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
 
     func write(_ bytes: ByteBuffer) {
         connection.bytesOut += bytes.readableBytes
-        clientTimer.touch()
+        if timerCountsActivity { timer.touch() }
         context?.write(wrapOutboundOut(bytes), promise: nil)
     }
 
@@ -205,12 +205,12 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
     func waitForRequest() {
         idleSince = .now()
         requestStartedAt = nil
-        clientTimer.cancel()
         armHeadTimer(RequestWait.headTimeout(timeouts, requestsServed: requestCount, headStarted: false))
     }
 
     func armHeadTimer(_ wait: RequestWait) {
-        headTimer.arm(wait.timeout?.timeAmount) { [self] in
+        timerCountsActivity = false
+        timer.arm(wait.timeout?.timeAmount) { [self] in
             guard self.transaction == nil, !self.closing else { return }
             switch wait.onExpiry {
             case .respond(let status, let error):
@@ -233,6 +233,7 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
                 return
             }
             guard let event else {
+                parser.releaseDrainedBuffer()
                 resumeClientReadsIfNeeded()
                 return
             }
@@ -248,7 +249,6 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
     }
 
     func startTransaction(head: HTTPRequestHead, framing: HTTPBodyFraming) {
-        headTimer.cancel()
         requestCount += 1
         let started = requestStartedAt ?? (.now(), WallClock.microseconds())
         var record = connection.logRecord(requestDateMicroseconds: started.wallMicroseconds,
@@ -264,8 +264,14 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
             record: record, startedAt: started.deadline, keepClientOpen: keepOpen)
         self.transaction = transaction
         responseFraming = .none
-        clientTimer.arm(timeouts.client?.timeAmount) { [self] in self.clientTimedOut() }
+        armClientTimer(timeouts.client) { [self] in self.clientTimedOut() }
         transaction.start()
+    }
+
+    /// Watches client inactivity (`timeout client`, `tunnel`, `client-fin`).
+    func armClientTimer(_ timeout: Duration?, onExpiry: @escaping () -> Void) {
+        timerCountsActivity = true
+        timer.arm(timeout?.timeAmount, onExpiry: onExpiry)
     }
 
     func clientTimedOut() {
@@ -274,7 +280,7 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
             return
         }
         if transaction.clientTimedOut() {
-            clientTimer.arm(timeouts.client?.timeAmount) { [self] in self.clientTimedOut() }
+            armClientTimer(timeouts.client) { [self] in self.clientTimedOut() }
         }
     }
 

@@ -103,9 +103,15 @@ final class UpstreamConnection: ChannelDuplexHandler {
                 receiver.upstream(self, failed: .invalidResponse)
                 return
             }
-            guard let event else { return }
+            guard let event else {
+                parser.releaseDrainedBuffer()
+                return
+            }
             receiver.upstream(self, received: event)
-            if case .end = event, self.receiver == nil || awaitingNextRequest { return }
+            if case .end = event, self.receiver == nil || awaitingNextRequest {
+                parser.releaseDrainedBuffer()
+                return
+            }
         }
     }
 
