@@ -10,6 +10,8 @@ final class UpstreamPool {
     static let idleLifetime: TimeAmount = .seconds(5)
 
     private var idle: [ObjectIdentifier: [UpstreamConnection]] = [:]
+    /// Idle connections handed out per server, in the current and the previous sweep interval.
+    private var reuses: [ObjectIdentifier: (current: Int, previous: Int)] = [:]
     /// One sweep per pool closes connections idle past `idleLifetime`, instead of a timer per
     /// connection scheduled and cancelled on every request.
     private var sweep: Scheduled<Void>?
@@ -25,23 +27,28 @@ final class UpstreamPool {
         // Popped in place: copying the list out of the dictionary would copy its storage.
         while let connection = idle[key]?.popLast() {
             connection.takenFromPool()
-            if connection.isReusable { return connection }
+            if connection.isReusable {
+                reuses[key, default: (0, 0)].current += 1
+                return connection
+            }
             // Half-closed or failed while idle: never handed out, and not left open either.
             connection.close()
         }
         return nil
     }
 
-    /// Idle connections kept per server even when fewer are in use.
+    /// Idle connections kept per server even when none is reused.
     static let minimumIdlePerServer = 4
 
     func putBack(_ connection: UpstreamConnection) {
         let key = ObjectIdentifier(connection.server)
-        // Keep about as many idle connections as the server has in use: enough for the next
-        // wave of requests, without piling up one per client when every client comes once
-        // (one request per connection would otherwise leave `rate x 5 s` connections idle).
-        // HAProxy's purge similarly trims the idle list to the estimated need.
-        let limit = max(Self.minimumIdlePerServer, connection.server.currentConnections)
+        // Keep about as many idle connections as are being reused, or as many as are in use:
+        // enough for the next wave of requests, without piling up one per client when every
+        // client comes once (`http-reuse safe` never gives a first request an idle connection,
+        // so one request per client connection would otherwise leave `rate x 5 s` connections
+        // idle). HAProxy's purge similarly trims the idle list to the estimated need.
+        let reused = reuses[key].map { $0.current + $0.previous } ?? 0
+        let limit = max(Self.minimumIdlePerServer, connection.server.currentConnections, reused)
         if let count = idle[key]?.count, count >= limit, let oldest = idle[key]?.first {
             idle[key]?.removeFirst()
             oldest.takenFromPool()
@@ -57,6 +64,7 @@ final class UpstreamPool {
         sweep = eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { [self] in
             self.sweep = nil
             self.closeExpired()
+            self.startReuseInterval()
             if !self.idle.isEmpty { self.scheduleSweep() }
         }
     }
@@ -72,6 +80,13 @@ final class UpstreamPool {
             }
         }
         for connection in expired { connection.close() }
+    }
+
+    /// Moves the reuse counts on by one interval (the sweep's second).
+    private func startReuseInterval() {
+        for (key, counts) in reuses {
+            reuses[key] = counts.current == 0 && counts.previous == 0 ? nil : (0, counts.current)
+        }
     }
 
     /// Called when an idle connection closed or expired.
