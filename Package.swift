@@ -47,6 +47,7 @@ let package = Package(
         .testTarget(name: "BatonProxyTests", dependencies: [
             "BatonProxy", "BatonConfig", "BatonHTTP1",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "BatonObservabilityTests", dependencies: ["BatonObservability", "BatonConfig"]),
         // Runs the real `baton` binary as a child process against real servers on loopback.

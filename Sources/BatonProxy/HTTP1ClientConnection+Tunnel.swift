@@ -44,7 +44,7 @@ extension HTTP1ClientConnection: UpstreamReceiver {
     func endTunnel(_ error: TransactionError?) {
         if let upstream = tunnel {
             tunnel = nil
-            upstream.idleTimer.cancel(dropScheduledCheck: true)
+            upstream.idleTimer.cancel()
             upstream.close()
         }
         if let transaction = tunnelTransaction {

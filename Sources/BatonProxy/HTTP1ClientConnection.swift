@@ -75,7 +75,7 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer.cancel(dropScheduledCheck: true)
+        timer.cancel()
         registry.table(for: context.eventLoop)?.remove(self)
         self.context = nil
     }
@@ -109,7 +109,7 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         closing = true
-        timer.cancel(dropScheduledCheck: true)
+        timer.cancel()
         registry.table(for: context.eventLoop)?.remove(self)
         if tunnel != nil || tunnelTransaction != nil {
             endTunnel(tunnelServerClosed ? nil : .init(.aborted, .client, .data))

@@ -2,20 +2,28 @@ import NIOCore
 
 /// Fires once when nothing happened for `timeout`: HAProxy's notion of `timeout client`,
 /// `timeout server` and `timeout tunnel`. It is cheap on the request path: touching it is one
-/// clock read, and arming or cancelling it reuses the check already scheduled on the event loop
-/// whenever that check is due no later than the new deadline (the check re-arms itself for the
-/// time remaining), so a keep-alive connection schedules about one task per timeout period
-/// rather than several per request.
+/// clock read, and it sits in its event loop's `TimerWheel`, where arming and cancelling cost
+/// O(1) and leave nothing scheduled behind. When its wheel deadline comes it checks the last
+/// activity and moves itself to the time remaining, so a busy connection is re-filed about
+/// once per timeout period rather than on every request.
 final class InactivityTimer {
     private let eventLoop: any EventLoop
+    private var wheel: TimerWheel?
     private var timeout: TimeAmount?
     private var lastActivity = NIODeadline.now()
-    private var scheduled: Scheduled<Void>?
-    private var scheduledDeadline: NIODeadline?
     private var onExpiry: (() -> Void)?
 
-    init(eventLoop: any EventLoop) {
+    // The wheel's bookkeeping: this timer's place in one slot's list.
+    var isLinked = false
+    var wheelSlot = 0
+    var wheelDeadline = NIODeadline.uptimeNanoseconds(0)
+    var nextInSlot: InactivityTimer?
+    unowned(unsafe) var previousInSlot: InactivityTimer?
+
+    /// `wheel` defaults to the event loop thread's own (tests pass one of theirs).
+    init(eventLoop: any EventLoop, wheel: TimerWheel? = nil) {
         self.eventLoop = eventLoop
+        self.wheel = wheel
     }
 
     /// Starts (or restarts) watching with `timeout`; nil disables the timer (infinite).
@@ -29,42 +37,33 @@ final class InactivityTimer {
         self.onExpiry = onExpiry
         lastActivity = .now()
         let deadline = lastActivity + timeout
-        if let scheduledDeadline, scheduledDeadline <= deadline { return }
-        scheduled?.cancel()
-        schedule(at: deadline)
+        let wheel = self.wheel ?? TimerWheel.current(for: eventLoop)
+        self.wheel = wheel
+        // Filed no later than the new deadline: the check there moves it on if needed.
+        if isLinked {
+            if wheelDeadline <= deadline { return }
+            wheel.remove(self)
+        }
+        wheel.insert(self, deadline: deadline)
     }
 
     func touch() {
         if timeout != nil { lastActivity = .now() }
     }
 
-    /// Stops watching. A check already scheduled stays and finds nothing to do, unless the
-    /// timer is being torn down (`dropScheduledCheck`), which is when its owner goes away.
-    func cancel(dropScheduledCheck: Bool = false) {
+    /// Stops watching and leaves the wheel.
+    func cancel() {
         timeout = nil
         onExpiry = nil
-        if dropScheduledCheck {
-            scheduled?.cancel()
-            scheduled = nil
-            scheduledDeadline = nil
-        }
+        if isLinked { wheel?.remove(self) }
     }
 
-
-    private func schedule(at deadline: NIODeadline) {
-        scheduledDeadline = deadline
-        scheduled = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-            check()
-        }
-    }
-
-    private func check() {
-        scheduled = nil
-        scheduledDeadline = nil
-        guard let timeout else { return }
+    /// Called by the wheel when the filed deadline has come (`now`: the wheel's time).
+    func wheelFired(now: NIODeadline) {
+        guard let timeout, let wheel else { return }
         let deadline = lastActivity + timeout
-        if deadline > .now() {
-            schedule(at: deadline)
+        if deadline > now {
+            wheel.insert(self, deadline: deadline)
             return
         }
         let action = onExpiry

@@ -178,7 +178,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        clientTimer.cancel(dropScheduledCheck: true)
+        clientTimer.cancel()
         self.context = nil
     }
 
@@ -283,7 +283,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
         guard !finished else { return }
         finished = true
         if connectAttempts != nil { backend?.counters.sessionEnded() }
-        clientTimer.cancel(dropScheduledCheck: true)
+        clientTimer.cancel()
         if let upstream {
             self.upstream = nil
             upstream.idleTimer.cancel()

@@ -69,7 +69,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        idleTimer.cancel(dropScheduledCheck: true)
+        idleTimer.cancel()
         // The context holds this handler strongly: keeping it would keep both alive forever.
         self.context = nil
         receiver = nil
@@ -139,7 +139,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        idleTimer.cancel(dropScheduledCheck: true)
+        idleTimer.cancel()
         leavePool()
         if let receiver {
             switch mode {
