@@ -260,7 +260,7 @@ final class HTTPTransaction {
         if reuse, upstream.isReusable {
             pool.putBack(upstream)
         } else {
-            upstream.close()
+            upstream.closeDiscarding()
         }
     }
 

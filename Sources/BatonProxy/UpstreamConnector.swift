@@ -19,10 +19,14 @@ enum UpstreamConnector {
         let timeout = backend.config.timeouts.connect?.timeAmount ?? .seconds(3600)
         ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // Set here rather than with `channelOption`, which applies each option
+                    // through a chain of futures on every connection.
+                    if let options = channel.syncOptions {
+                        try options.setOption(.tcpOption(.tcp_nodelay), value: 1)
+                        try options.setOption(.allowRemoteHalfClosure, value: true)
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         UpstreamConnection(server: server, mode: mode, eventLoop: channel.eventLoop))
                 }

@@ -32,7 +32,7 @@ final class UpstreamPool {
                 return connection
             }
             // Half-closed or failed while idle: never handed out, and not left open either.
-            connection.close()
+            connection.closeDiscarding()
         }
         return nil
     }
@@ -52,7 +52,7 @@ final class UpstreamPool {
         if let count = idle[key]?.count, count >= limit, let oldest = idle[key]?.first {
             idle[key]?.removeFirst()
             oldest.takenFromPool()
-            oldest.close()
+            oldest.closeDiscarding()
         }
         idle[key, default: []].append(connection)
         connection.enterPool(self)
@@ -79,7 +79,7 @@ final class UpstreamPool {
                 idle[key] = keep.isEmpty ? nil : keep
             }
         }
-        for connection in expired { connection.close() }
+        for connection in expired { connection.closeDiscarding() }
     }
 
     /// Moves the reuse counts on by one interval (the sweep's second).
@@ -100,7 +100,7 @@ final class UpstreamPool {
         idle.removeAll()
         sweep?.cancel()
         sweep = nil
-        for connection in all { connection.close() }
+        for connection in all { connection.closeDiscarding() }
     }
 
 }
