@@ -33,22 +33,18 @@ extension HTTPTransaction {
     func connectToServer(_ choice: ServerConnectStateMachine.Choice) {
         guard !isOver, let backend, let client else { return }
         let server: ServerState
-        if choice == .sameServer, let previous = self.server {
-            server = previous
-        } else {
-            let failed = choice == .anotherServer ? self.server : nil
-            self.server?.connectionEnded()
-            self.server = nil
-            guard let picked = backend.pickServer(for: connection, excluding: failed) else {
-                let action = connect?.noServerFree(anyUsable: backend.selector.hasAvailableServer, now: .now())
-                if let action { perform(action) }
-                return
-            }
+        switch backend.takeServer(choice, replacing: self.server, for: connection) {
+        case .same(let same):
+            server = same
+        case .picked(let picked):
             server = picked
-            server.connectionStarted()
-            self.server = server
+            self.server = picked
             connect?.serverPicked(now: .now())
             if let connect { record.queueTime = connect.queueTimeMilliseconds }
+        case .noneFree(let anyUsable):
+            self.server = nil
+            if let action = connect?.noServerFree(anyUsable: anyUsable, now: .now()) { perform(action) }
+            return
         }
         record.serverName = server.name
         record.serverConnections = server.currentConnections

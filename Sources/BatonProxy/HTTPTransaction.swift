@@ -118,9 +118,7 @@ final class HTTPTransaction {
         }
         connectStartedAt = .now()
         record.queueTime = 0
-        let timeouts = backend.config.timeouts
-        var machine = ServerConnectStateMachine(policy: backend.retryPolicy,
-                                                queueTimeout: (timeouts.queue ?? timeouts.connect)?.timeAmount)
+        var machine = backend.makeConnectStateMachine()
         let first = machine.start()
         connect = machine
         perform(first)

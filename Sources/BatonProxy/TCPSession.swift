@@ -52,9 +52,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
             return
         }
         backend.counters.sessionStarted()
-        let timeouts = backend.config.timeouts
-        var machine = ServerConnectStateMachine(policy: backend.retryPolicy,
-                                                queueTimeout: (timeouts.queue ?? timeouts.connect)?.timeAmount)
+        var machine = backend.makeConnectStateMachine()
         let first = machine.start()
         connectAttempts = machine
         perform(first)
@@ -79,21 +77,17 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
     func connect(_ choice: ServerConnectStateMachine.Choice) {
         guard !finished, let backend else { return }
         let server: ServerState
-        if choice == .sameServer, let current = self.server {
-            server = current
-        } else {
-            let failed = choice == .anotherServer ? self.server : nil
-            self.server?.connectionEnded()
-            self.server = nil
-            guard let picked = backend.pickServer(for: connection, excluding: failed) else {
-                let action = connectAttempts?.noServerFree(anyUsable: backend.selector.hasAvailableServer, now: .now())
-                if let action { perform(action) }
-                return
-            }
+        switch backend.takeServer(choice, replacing: self.server, for: connection) {
+        case .same(let same):
+            server = same
+        case .picked(let picked):
             server = picked
-            server.connectionStarted()
-            self.server = server
+            self.server = picked
             connectAttempts?.serverPicked(now: .now())
+        case .noneFree(let anyUsable):
+            self.server = nil
+            if let action = connectAttempts?.noServerFree(anyUsable: anyUsable, now: .now()) { perform(action) }
+            return
         }
         UpstreamConnector.connect(to: server, of: backend, mode: .raw, on: eventLoop) { [self] outcome in
             switch outcome {

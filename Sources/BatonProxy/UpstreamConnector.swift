@@ -50,6 +50,36 @@ enum UpstreamConnector {
 }
 
 extension BackendRuntime {
+    /// A connect state machine with this backend's `retries`, `redispatch` and `timeout queue`
+    /// (HAProxy falls back to `timeout connect` for the queue).
+    func makeConnectStateMachine() -> ServerConnectStateMachine {
+        ServerConnectStateMachine(policy: retryPolicy,
+                                  queueTimeout: (config.timeouts.queue ?? config.timeouts.connect)?.timeAmount)
+    }
+
+    enum ServerTaken {
+        /// The server of the previous attempt, again.
+        case same(ServerState)
+        /// A server the balancer picked; it counts this connection now.
+        case picked(ServerState)
+        /// No server is free: none usable at all, or all at their maxconn.
+        case noneFree(anyUsable: Bool)
+    }
+
+    /// The server for the next attempt as `choice` says: `current` again, or the balancer's
+    /// pick (avoiding `current` on a redispatch), the connection's count moved from `current`
+    /// to it.
+    func takeServer(_ choice: ServerConnectStateMachine.Choice, replacing current: ServerState?,
+                    for client: ClientConnection) -> ServerTaken {
+        if choice == .sameServer, let current { return .same(current) }
+        current?.connectionEnded()
+        guard let picked = pickServer(for: client, excluding: choice == .anotherServer ? current : nil) else {
+            return .noneFree(anyUsable: selector.hasAvailableServer)
+        }
+        picked.connectionStarted()
+        return .picked(picked)
+    }
+
     /// The server for a new connection: the balancer's choice avoiding `failed` (a redispatch),
     /// or any usable one when only `failed` is left.
     func pickServer(for client: ClientConnection, excluding failed: ServerState?) -> ServerState? {
