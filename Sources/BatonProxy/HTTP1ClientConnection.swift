@@ -23,8 +23,8 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
     /// this handler strongly, so keeping it after removal would keep both alive forever.
     var context: ChannelHandlerContext?
     /// The channel's loop, kept after the context is gone for late callbacks.
-    private(set) var eventLoop: any EventLoop
-    let allocator = ByteBufferAllocator()
+    let eventLoop: any EventLoop
+    var allocator: ByteBufferAllocator { .dataPlane }
 
     var parser = HTTPRequestParser()
     /// The transaction in progress; it holds this connection until it ends.

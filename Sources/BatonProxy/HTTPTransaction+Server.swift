@@ -7,7 +7,7 @@ extension HTTPTransaction {
 
     /// Carries out what `ServerConnectStateMachine` decided.
     func perform(_ action: ServerConnectStateMachine.Action) {
-        guard !isOver, let client else { return }
+        guard let client else { return }
         switch action {
         case .connect(let choice):
             connectToServer(choice)
@@ -31,7 +31,7 @@ extension HTTPTransaction {
     /// Picks a server as `choice` says and gets a connection to it: an idle one from this
     /// loop's pool when `http-reuse safe` allows, or a new one.
     func connectToServer(_ choice: ServerConnectStateMachine.Choice) {
-        guard !isOver, let backend, let client else { return }
+        guard let backend, let client else { return }
         let server: ServerState
         switch backend.takeServer(choice, replacing: self.server, for: connection) {
         case .same(let same):
@@ -123,7 +123,7 @@ extension HTTPTransaction {
 
 extension HTTPTransaction: UpstreamReceiver {
     func upstream(_ connection: UpstreamConnection, received event: HTTPParserEvent<HTTPResponseHead>) {
-        guard !isOver, upstream === connection, let client else { return }
+        guard upstream === connection, let client else { return }
         switch event {
         case .head(let head, let framing):
             responseHeadReceived(head, framing: framing, from: connection, client: client)
@@ -166,7 +166,6 @@ extension HTTPTransaction: UpstreamReceiver {
     /// After a 101 the transaction hands its server connection to the client side, which
     /// relays bytes and logs the transaction when the tunnel ends, as HAProxy does.
     private func switchToTunnel(_ upstream: UpstreamConnection, client: any TransactionClient) {
-        isOver = true
         self.upstream = nil
         self.client = nil
         retryTask?.cancel()

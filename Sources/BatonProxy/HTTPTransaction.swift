@@ -30,7 +30,8 @@ final class HTTPTransaction {
     /// The transaction's rules: progress of both messages, keep-alive, failures.
     var state: HTTPTransactionStateMachine
     var connect: ServerConnectStateMachine?
-    var isOver = false
+    /// The transaction has ended (or became a tunnel): it has let go of its client side.
+    var isOver: Bool { client == nil }
 
     // Server side.
     var server: ServerState?
@@ -77,7 +78,7 @@ final class HTTPTransaction {
         }
     }
 
-    var allocator: ByteBufferAllocator { ByteBufferAllocator() }
+    var allocator: ByteBufferAllocator { .dataPlane }
 
     /// Request body bytes held while the server side is not ready before client reads pause.
     static let pendingLimit = 64 * 1024
@@ -234,14 +235,13 @@ final class HTTPTransaction {
     /// keeps the termination state already recorded (normal, or a local response's).
     func end(logging error: TransactionError?, reuseServer: Bool = false, log: Bool = true) {
         guard !isOver else { return }
-        isOver = true
+        client = nil
         if let error { record.terminationState = error.httpTerminationState }
         if let connect { record.retries = connect.retries }
         retryTask?.cancel()
         retryTask = nil
         releaseServerSide(reuse: reuseServer)
         record.activeTime = HTTPTransaction.milliseconds(from: startedAt)
-        client = nil
         // HAProxy does not log requests answered by monitor-uri.
         if log { frontend.logTransaction(record, request: request, generation: generation) }
     }
@@ -279,6 +279,12 @@ final class HTTPTransaction {
     static func milliseconds(from start: NIODeadline, to end: NIODeadline = .now()) -> Int64 {
         max(0, (end - start).nanoseconds / 1_000_000)
     }
+}
+
+extension ByteBufferAllocator {
+    /// The data plane's allocator for the buffers it builds. A value of four function
+    /// pointers: shared, rather than stored in every connection.
+    static let dataPlane = ByteBufferAllocator()
 }
 
 /// Frames request or response body pieces for the side they go to.
