@@ -2,7 +2,9 @@
 import PackageDescription
 
 // Targets by concern; dependencies point one way, from the leaves to the executable:
-// BatonCore <- BatonConfig <- BatonBalancing/BatonObservability <- BatonProxy <- baton.
+// BatonCore <- BatonRules <- BatonConfig <- BatonBalancing/BatonObservability <- BatonProxy <- baton.
+// BatonRules compiles and evaluates HAProxy's rules (fetches, converters, ACLs, actions,
+// log-format) against a request view; the parser builds them into the configuration model.
 // BatonHTTP1 is a pure codec (NIOCore only) used by BatonProxy.
 
 /// Release builds of the request path skip dynamic exclusivity checks (a few percent of CPU per
@@ -22,14 +24,20 @@ let package = Package(
     ],
     targets: [
         .target(name: "BatonCore"),
-        .target(name: "BatonConfig", dependencies: ["BatonCore"]),
+        // PCRE2 from the system (apt: libpcre2-dev), the regular expression dialect and engine
+        // HAProxy uses, with its JIT.
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        // crypt(3) for userlist passwords (libcrypt-dev, part of every C toolchain install).
+        .systemLibrary(name: "CCrypt"),
+        .target(name: "BatonRules", dependencies: ["BatonCore", "CPCRE2", "CCrypt"], swiftSettings: hotPathSettings),
+        .target(name: "BatonConfig", dependencies: ["BatonCore", "BatonRules"]),
         .target(name: "BatonHTTP1", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: hotPathSettings),
         .target(name: "BatonBalancing", dependencies: ["BatonCore", "BatonConfig"]),
         .target(name: "BatonObservability", dependencies: ["BatonCore", "BatonConfig"]),
         .target(name: "BatonProxy", dependencies: [
-            "BatonCore", "BatonConfig", "BatonHTTP1", "BatonBalancing", "BatonObservability",
+            "BatonCore", "BatonConfig", "BatonRules", "BatonHTTP1", "BatonBalancing", "BatonObservability",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: hotPathSettings),
@@ -39,7 +47,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "BatonCoreTests", dependencies: ["BatonCore"]),
-        .testTarget(name: "BatonConfigTests", dependencies: ["BatonConfig", "BatonCore"]),
+        .testTarget(name: "BatonConfigTests", dependencies: ["BatonConfig", "BatonCore", "BatonRules"]),
+        .testTarget(name: "BatonRulesTests", dependencies: ["BatonRules", "BatonCore"]),
         .testTarget(name: "BatonHTTP1Tests", dependencies: [
             "BatonHTTP1", .product(name: "NIOCore", package: "swift-nio"),
         ]),

@@ -230,8 +230,8 @@ struct ConfigParser {
 
     private func notAllowed(_ entry: ProxyKeyword, in draft: ProxyDraft) -> String {
         switch draft.kind {
-        case .defaults where entry.name.hasPrefix("http-request "):
-            return "'http-request' rules in 'defaults' sections are not supported by Baton yet."
+        case .defaults where entry.name == "http-request" || entry.name == "http-response":
+            return "'\(entry.name)' rules in 'defaults' sections are not supported by Baton yet."
         case .defaults:
             return "'\(entry.name)' not allowed in 'defaults' section."
         case .frontend:
@@ -257,12 +257,6 @@ struct ConfigParser {
         case "timeout":
             if TimeoutKeywords.haproxyNames.contains(second) { return ParseContext.notSupported("timeout \(second)") }
             return TimeoutKeywords.unknownMessage(second)
-        case "http-request":
-            if HTTPRequestKeywords.haproxyActions.contains(second) {
-                return ParseContext.notSupported("http-request \(second)")
-            }
-            let hint = Parse.suggestion(for: second, among: HTTPRequestKeywords.haproxyActions)
-            return "unknown 'http-request' action '\(second)'\(hint)"
         default:
             if UnsupportedKeywords.proxy.contains(keyword) { return ParseContext.notSupported(keyword) }
             let ours = ProxyKeywords.table.map { String($0.name.split(separator: " ")[0]) }

@@ -1,4 +1,5 @@
 import BatonCore
+import BatonRules
 
 /// The whole configuration, immutable once built by `ConfigurationLoader`.
 /// Every `frontend`, `backend` and `listen` section becomes one `Proxy`, as in HAProxy: a `listen`
@@ -67,12 +68,20 @@ public struct Proxy: Sendable {
     /// `maxconn`: concurrent connections this frontend accepts.
     public var maxConnections: Int?
     public var monitorURI: String?
-    /// `http-request return ...` rules, in order (unconditional until the rules engine lands).
-    public var httpRequestReturns: [HTTPReturn] = []
+    /// `use_backend` rules, in order; the first whose condition holds picks the backend.
+    public var backendSwitchingRules: [BackendSwitchingRule] = []
     public var logTargets: [LogTarget] = []
     public var logFormat: ProxyLogFormat?
 
     // Both sides.
+    /// `acl` lines by name (lines with one name are ORed).
+    public var acls: [String: ACL] = [:]
+    /// `http-request` rules, in order.
+    public var httpRequestRules: [HTTPRule] = []
+    /// `http-response` rules, in order.
+    public var httpResponseRules: [HTTPRule] = []
+    /// `redirect` lines, evaluated after the `http-request` rules, as in HAProxy.
+    public var redirectRules: [HTTPRule] = []
     public var timeouts = Timeouts()
     public var forwardFor: ForwardFor?
     public var httpConnectionMode: HTTPConnectionMode = .keepAlive
@@ -173,6 +182,9 @@ public struct Timeouts: Sendable, Hashable {
     public var tunnel: Duration?
     public var clientFin: Duration?
     public var serverFin: Duration?
+    /// `timeout tarpit`: how long `http-request tarpit` holds a request (the connect timeout
+    /// when unset, as in HAProxy).
+    public var tarpit: Duration?
 
     public init() {}
 }
@@ -236,28 +248,6 @@ public struct ErrorFile: Sendable, Hashable {
         self.status = status
         self.path = path
         self.contents = contents
-    }
-}
-
-/// `http-request return status N [content-type T] [string S | file F]`.
-public struct HTTPReturn: Sendable, Hashable {
-    public enum Body: Sendable, Hashable {
-        case none
-        case string(String)
-        /// The file's contents, read when the configuration was loaded.
-        case file(path: String, contents: [UInt8])
-    }
-
-    public var status: Int
-    public var contentType: String?
-    public var body: Body
-    public var location: SourceLocation
-
-    public init(status: Int, contentType: String?, body: Body, location: SourceLocation) {
-        self.status = status
-        self.contentType = contentType
-        self.body = body
-        self.location = location
     }
 }
 

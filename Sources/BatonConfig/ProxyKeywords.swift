@@ -5,7 +5,7 @@ import BatonCore
 enum ProxyKeywords {
     /// Every proxy keyword, from all the tables.
     static let table: [ProxyKeyword] = general + TimeoutKeywords.table + OptionKeywords.table
-        + LogKeywords.proxyTable + BindAndServerParsing.table + HTTPRequestKeywords.table
+        + LogKeywords.proxyTable + BindAndServerParsing.table + RuleKeywords.table
 
     static let index: [String: ProxyKeyword] = Dictionary(uniqueKeysWithValues: table.map { ($0.name, $0) })
 
@@ -105,6 +105,7 @@ enum TimeoutKeywords {
         entry("server-fin", .backendSide, "inactivity timeout on the server side once half-closed", \.serverFin),
         entry("queue", .backendSide, "maximum time waiting in the queue for a connection slot", \.queue),
         entry("tunnel", .backendSide, "inactivity timeout of tunnels (WebSocket, CONNECT, TCP)", \.tunnel),
+        entry("tarpit", .all, "how long 'http-request tarpit' holds a request before answering", \.tarpit),
         entry("http-request", .all, "maximum time to receive a complete request header", \.httpRequest),
         entry("http-keep-alive", .all, "maximum time to wait for a new request on a kept-alive connection",
               \.httpKeepAlive),

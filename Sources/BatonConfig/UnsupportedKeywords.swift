@@ -30,17 +30,17 @@ enum UnsupportedKeywords {
 
     /// First words of proxy keywords (configuration.txt section 4.1) Baton does not have.
     static let proxy: Set<String> = [
-        "acl", "backlog", "be-unpublished", "capture", "clitcpka-cnt", "clitcpka-idle", "clitcpka-intvl",
+        "backlog", "be-unpublished", "capture", "clitcpka-cnt", "clitcpka-idle", "clitcpka-intvl",
         "compression", "cookie", "crt", "declare", "default-server", "description", "disabled", "dispatch",
         "email-alert", "enabled", "error-log-format", "errorfiles", "errorloc", "errorloc302", "errorloc303",
         "external-check", "filter", "filter-sequence", "force-be-switch", "force-persist", "fullconn", "guid",
         "hash-balance-factor", "hash-preserve-affinity", "hash-type", "http-after-response", "http-check",
-        "http-error", "http-response", "http-reuse", "http-send-name-header", "id", "ignore-persist",
+        "http-error", "http-reuse", "http-send-name-header", "id", "ignore-persist",
         "load-server-state-from-file", "log-format", "log-format-sd", "log-steps", "log-tag",
         "max-keep-alive-queue", "max-session-srv-conns", "monitor", "persist", "quic-initial", "rate-limit",
-        "redirect", "retry-on", "server-state-file-name", "server-template", "source", "srvtcpka-cnt",
+        "retry-on", "server-state-file-name", "server-template", "source", "srvtcpka-cnt",
         "srvtcpka-idle", "srvtcpka-intvl", "stats", "stick", "stick-table", "tcp-check", "tcp-request",
-        "tcp-response", "unique-id-format", "unique-id-header", "use-fcgi-app", "use-server", "use_backend",
+        "tcp-response", "unique-id-format", "unique-id-header", "use-fcgi-app", "use-server", 
     ]
 
     static func isKnownGlobal(_ keyword: String) -> Bool {

@@ -9,6 +9,7 @@ enum Validation {
         var proxies: [Proxy] = []
         for var draft in drafts {
             resolveLogs(&draft, global: global)
+            resolveConditions(&draft.proxy)
             checkLogFormat(&draft, into: &diagnostics)
             dropHTTPSettingsInTCPMode(&draft.proxy, into: &diagnostics)
             proxies.append(draft.proxy)
@@ -16,6 +17,7 @@ enum Validation {
         for proxy in proxies {
             checkBinds(proxy, into: &diagnostics)
             checkDefaultBackend(proxy, among: proxies, into: &diagnostics)
+            checkSwitchingRules(proxy, among: proxies, into: &diagnostics)
             checkTimeouts(proxy, into: &diagnostics)
         }
         return (Configuration(global: global, proxies: proxies), diagnostics)
@@ -58,10 +60,20 @@ enum Validation {
                                         at: proxy.location))
             proxy.monitorURI = nil
         }
-        if !proxy.httpRequestReturns.isEmpty {
+        if !proxy.httpRequestRules.isEmpty {
             diagnostics.append(.warning("'http-request' rules ignored for \(name) as they require HTTP mode.",
                                         at: proxy.location))
-            proxy.httpRequestReturns = []
+            proxy.httpRequestRules = []
+        }
+        if !proxy.httpResponseRules.isEmpty {
+            diagnostics.append(.warning("'http-response' rules ignored for \(name) as they require HTTP mode.",
+                                        at: proxy.location))
+            proxy.httpResponseRules = []
+        }
+        if !proxy.redirectRules.isEmpty {
+            diagnostics.append(.warning("'redirect' rules ignored for \(name) as they require HTTP mode.",
+                                        at: proxy.location))
+            proxy.redirectRules = []
         }
         if proxy.forwardFor != nil {
             diagnostics.append(.warning("'option forwardfor' ignored for \(name) as it requires HTTP mode.",
@@ -96,6 +108,38 @@ enum Validation {
         } else if !proxy.servers.isEmpty {
             diagnostics.append(.warning("In proxy '\(proxy.name)', the 'default_backend' rule always has precedence "
                                         + "over the servers, which will never be used.", at: location))
+        }
+    }
+
+    /// Conditions name ACLs as declared when the rule was read; later `acl` lines with the
+    /// same name still count, as in HAProxy, so references are bound once the section is whole.
+    private static func resolveConditions(_ proxy: inout Proxy) {
+        let acls = proxy.acls
+        for i in proxy.httpRequestRules.indices { proxy.httpRequestRules[i].condition?.resolve(acls) }
+        for i in proxy.httpResponseRules.indices { proxy.httpResponseRules[i].condition?.resolve(acls) }
+        for i in proxy.redirectRules.indices { proxy.redirectRules[i].condition?.resolve(acls) }
+        for i in proxy.backendSwitchingRules.indices { proxy.backendSwitchingRules[i].condition?.resolve(acls) }
+    }
+
+    /// Each `use_backend` naming a backend must find it, as HAProxy checks `default_backend`.
+    private static func checkSwitchingRules(_ proxy: Proxy, among proxies: [Proxy],
+                                            into diagnostics: inout [Diagnostic]) {
+        for rule in proxy.backendSwitchingRules {
+            guard case .named(let name) = rule.target else { continue }
+            guard let target = proxies.first(where: { $0.name == name && $0.capabilities.contains(.backend) }) else {
+                diagnostics.append(.alert("Proxy '\(proxy.name)': unable to find required use_backend: '\(name)'.",
+                                          at: rule.location))
+                continue
+            }
+            if target.name == proxy.name && target.capabilities == .listen {
+                diagnostics.append(.alert("Proxy '\(proxy.name)': loop detected for use_backend: '\(name)'.",
+                                          at: rule.location))
+            } else if target.mode != proxy.mode && !(proxy.mode == .tcp && target.mode == .http) {
+                diagnostics.append(.alert(
+                    "\(proxy.mode.rawValue) \(typeName(proxy)) '\(proxy.name)' (\(proxy.location)) tries to use "
+                        + "incompatible \(target.mode.rawValue) \(typeName(target)) '\(target.name)' "
+                        + "(\(target.location)) in a 'use_backend' rule (see 'mode').", at: rule.location))
+            }
         }
     }
 

@@ -118,26 +118,6 @@ public struct PreparedResponse: Sendable {
     public var status: Int
     public var bytes: ByteBuffer
 
-    /// `http-request return`: HAProxy sends the body with a content-length and, when given, the
-    /// content-type.
-    public init(httpReturn: HTTPReturn) {
-        status = httpReturn.status
-        var body: [UInt8]
-        switch httpReturn.body {
-        case .none: body = []
-        case .string(let text): body = Array(text.utf8)
-        case .file(_, let contents): body = contents
-        }
-        var head = "HTTP/1.1 \(status) \(ErrorPages.reasonPhrase(status))\r\ncontent-length: \(body.count)\r\n"
-        if let contentType = httpReturn.contentType {
-            head += "content-type: \(contentType)\r\n"
-        }
-        head += "\r\n"
-        var buffer = ByteBuffer(string: head)
-        buffer.writeBytes(body)
-        bytes = buffer
-    }
-
     public init(status: Int, bytes: ByteBuffer) {
         self.status = status
         self.bytes = bytes

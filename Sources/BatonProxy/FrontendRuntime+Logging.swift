@@ -5,7 +5,7 @@ import BatonObservability
 extension FrontendRuntime {
     /// Writes the traffic log line of one HTTP transaction, when the frontend logs with a
     /// format (without one HAProxy logs each connection at accept only).
-    func logTransaction(_ record: TransactionLogRecord, request: HTTPRequestHead?,
+    func logTransaction(_ record: TransactionLogRecord, request: HTTPRequestHead?, backend: BackendRuntime?,
                         generation: ProxyGeneration) {
         guard let logger, let format = config.logFormat else { return }
         var record = record
@@ -15,7 +15,7 @@ extension FrontendRuntime {
         }
         record.processConnections = generation.currentConnections
         record.frontendConnections = counters.currentSessions
-        if let backend = defaultBackend {
+        if let backend {
             record.backendConnections = backend.counters.currentSessions
         }
         logger.log(bytes: LogLineFormatter.bytes(record, format: format, options: logger.lineOptions),

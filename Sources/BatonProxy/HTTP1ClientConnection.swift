@@ -2,6 +2,7 @@ import BatonBalancing
 import BatonConfig
 import BatonHTTP1
 import BatonObservability
+import BatonRules
 import NIOCore
 
 /// The handler on an HTTP/1 client connection: the HTTP/1 side of the protocol only. It parses
@@ -309,7 +310,7 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
         record.bytesToClient += Int64(bytes.readableBytes)
         frontend.counters.responseSent(status: status)
         write(bytes)
-        frontend.logTransaction(record, request: nil, generation: generation)
+        frontend.logTransaction(record, request: nil, backend: frontend.defaultBackend, generation: generation)
         closeClientAfterFlush()
     }
 }
@@ -320,12 +321,28 @@ final class ClientConnection {
     let clientAddress: String
     let clientPort: Int
     let clientAddressBytes: [UInt8]?
+    /// The address and port the client connected to (`dst`, `%fi`).
+    let localAddressBytes: [UInt8]?
+    let localPort: Int
+    /// `sess.` variables: they live as long as the client connection.
+    var sessionVariables = VariableStore()
     let acceptedAt: NIODeadline
     let acceptedAtWallMicroseconds: Int64
     var bytesIn = 0
     var bytesOut = 0
 
-    init(remote: SocketAddress?) {
+    init(remote: SocketAddress?, local: SocketAddress? = nil) {
+        switch local {
+        case .v4(let address)?:
+            localAddressBytes = withUnsafeBytes(of: address.address.sin_addr.s_addr) { Array($0) }
+            localPort = local?.port ?? 0
+        case .v6(let address)?:
+            localAddressBytes = withUnsafeBytes(of: address.address.sin6_addr) { Array($0) }
+            localPort = local?.port ?? 0
+        case .unixDomainSocket?, nil:
+            localAddressBytes = nil
+            localPort = 0
+        }
         self.acceptedAt = .now()
         self.acceptedAtWallMicroseconds = WallClock.microseconds()
         switch remote {

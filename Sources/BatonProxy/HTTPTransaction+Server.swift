@@ -150,6 +150,11 @@ extension HTTPTransaction: UpstreamReceiver {
         }
         let switching = head.status == 101
         record.status = head.status
+        var head = head
+        if !switching {
+            guard let edited = applyResponseRules(to: head) else { return }
+            head = edited
+        }
         if let sent = requestSentAt ?? connectStartedAt {
             record.responseTime = HTTPTransaction.milliseconds(from: sent)
         }
@@ -201,7 +206,7 @@ extension HTTPTransaction: UpstreamReceiver {
         releaseBackendSlot()
         record.terminationState = error.httpTerminationState
         record.activeTime = HTTPTransaction.milliseconds(from: startedAt)
-        frontend.logTransaction(record, request: request, generation: generation)
+        frontend.logTransaction(record, request: receivedRequest, backend: backend, generation: generation)
     }
 }
 

@@ -65,7 +65,8 @@ struct HTTPTransactionStateMachine: Equatable {
     private(set) var isLocal = false
     private(set) var headForwarded = false
     /// `option http-server-close` / `httpclose`: never reuse the server connection.
-    let serverSideClose: Bool
+    /// Settled once routing has chosen the backend.
+    var serverSideClose: Bool
 
     init(keepClientOpen: Bool, serverSideClose: Bool) {
         self.keepClientOpen = keepClientOpen

@@ -1,6 +1,7 @@
 import BatonBalancing
 import BatonHTTP1
 import BatonObservability
+import BatonRules
 import NIOCore
 
 /// One request and its response, driven from routing to completion: it routes the request,
@@ -10,11 +11,15 @@ import NIOCore
 /// decisions come from two pure state machines, `HTTPTransactionStateMachine` (messages,
 /// keep-alive, failures) and `ServerConnectStateMachine` (attempts, retries, queue).
 final class HTTPTransaction {
-    let request: HTTPRequestHead
+    /// The request as rules leave it; what the server receives.
+    var request: HTTPRequestHead
+    /// The request as received, for the log's `%r`.
+    let receivedRequest: HTTPRequestHead
     let requestFraming: HTTPBodyFraming
     let generation: ProxyGeneration
     let frontend: FrontendRuntime
-    let backend: BackendRuntime?
+    /// Chosen by routing (`use_backend`, `default_backend`).
+    var backend: BackendRuntime?
     let connection: ClientConnection
     let pool: UpstreamPool
     let isUpgrade: Bool
@@ -46,6 +51,12 @@ final class HTTPTransaction {
     var requestTrailers: [HTTPField] = []
 
     var isMonitorRequest = false
+    /// `txn.`/`req.`/`res.` variables of `set-var`.
+    var variables = VariableStore()
+    /// The response head while `http-response` rules read and edit it.
+    var response: HTTPResponseHead?
+    /// `unique-id`, made on first use.
+    var generatedUniqueID: String?
     /// Counted in the backend's current sessions until released.
     private var holdsBackendSlot = false
 
@@ -55,6 +66,7 @@ final class HTTPTransaction {
          startedAt: NIODeadline, keepClientOpen: Bool) {
         let backend = frontend.defaultBackend
         self.request = request
+        self.receivedRequest = request
         self.requestFraming = framing
         self.client = client
         self.generation = generation
@@ -100,21 +112,25 @@ final class HTTPTransaction {
             respondLocally(frontend.monitorResponse, error: nil)
             return
         }
-        if let prepared = frontend.returnResponse {
+        if runRequestRules(of: frontend.config, errorPages: frontend.errorPages) {
             record.backendName = frontend.name
-            respondLocally(prepared, error: .init(.localResponse, .client, .request))
             return
         }
-        guard let backend else {
+        guard let backend = chooseBackend() else {
+            backend = nil
             fail(state.noBackend())
             return
         }
+        self.backend = backend
+        record.backendName = backend.name
+        state.serverSideClose = frontend.config.httpConnectionMode != .keepAlive
+            || backend.config.httpConnectionMode != .keepAlive
         backend.counters.requestReceived()
         // The backend's concurrent count (`%bc`, `scur`) covers the transaction until it ends.
         backend.counters.sessionStarted()
         holdsBackendSlot = true
-        if let prepared = backend.returnResponse, backend.config.name != frontend.name {
-            respondLocally(prepared, error: .init(.localResponse, .client, .request))
+        if backend.config.location != frontend.config.location,
+           runRequestRules(of: backend.config, errorPages: backend.errorPages) {
             return
         }
         connectStartedAt = .now()
@@ -243,7 +259,7 @@ final class HTTPTransaction {
         releaseServerSide(reuse: reuseServer)
         record.activeTime = HTTPTransaction.milliseconds(from: startedAt)
         // HAProxy does not log requests answered by monitor-uri.
-        if log { frontend.logTransaction(record, request: request, generation: generation) }
+        if log { frontend.logTransaction(record, request: receivedRequest, backend: backend, generation: generation) }
     }
 
     func releaseServerSide(reuse: Bool) {

@@ -7,6 +7,7 @@ public final class ProxyCounters: Sendable {
     private let cumulative = Atomic<Int>(0)
     private let requests = Atomic<Int>(0)
     private let responses5xx = Atomic<Int>(0)
+    private let denied = Atomic<Int>(0)
     private let bytesIn = Atomic<Int>(0)
     private let bytesOut = Atomic<Int>(0)
 
@@ -30,6 +31,10 @@ public final class ProxyCounters: Sendable {
     public func sessionEnded() { current.subtract(1, ordering: .relaxed) }
 
     public func requestReceived() { requests.add(1, ordering: .relaxed) }
+
+    /// A request refused by `http-request deny` or `tarpit` (`dreq`).
+    public func requestDenied() { denied.add(1, ordering: .relaxed) }
+    public var deniedRequests: Int { denied.load(ordering: .relaxed) }
 
     public func responseSent(status: Int) {
         if status >= 500 { responses5xx.add(1, ordering: .relaxed) }

@@ -26,6 +26,7 @@ public final class ProxyGeneration: Sendable {
         self.frontends = configuration.frontends.map { proxy in
             FrontendRuntime(config: proxy,
                             defaultBackend: proxy.effectiveDefaultBackend.flatMap { backends[$0] },
+                            backends: backends,
                             logger: proxy.logTargets.isEmpty ? nil : makeLogger(proxy.logTargets))
         }
     }
@@ -49,16 +50,24 @@ public final class FrontendRuntime: Sendable {
     public let counters = ProxyCounters()
     let errorPages: ErrorPages
     let monitorResponse: PreparedResponse
-    /// The first `http-request return` rule: unconditional, so it answers every request.
-    let returnResponse: PreparedResponse?
+    /// `use_backend` rules with their named backends resolved.
+    let switchingRules: [CompiledSwitchingRule]
     let logger: LogDispatcher?
 
-    init(config: Proxy, defaultBackend: BackendRuntime?, logger: LogDispatcher?) {
+    init(config: Proxy, defaultBackend: BackendRuntime?, backends: [String: BackendRuntime], logger: LogDispatcher?) {
         self.config = config
         self.defaultBackend = defaultBackend
         self.errorPages = ErrorPages(errorFiles: config.errorFiles)
         self.monitorResponse = PreparedResponse(status: 200, bytes: errorPages.response(for: 200))
-        self.returnResponse = config.httpRequestReturns.first.map(PreparedResponse.init(httpReturn:))
+        self.switchingRules = config.backendSwitchingRules.compactMap { rule in
+            switch rule.target {
+            case .named(let name):
+                // Validation made sure the backend exists.
+                return backends[name].map { CompiledSwitchingRule(target: .resolved($0), condition: rule.condition) }
+            case .dynamic(let format):
+                return CompiledSwitchingRule(target: .dynamic(format), condition: rule.condition)
+            }
+        }
         self.logger = logger
     }
 
@@ -83,8 +92,6 @@ public final class BackendRuntime: Sendable {
     /// Socket addresses, indexed like `selector.servers`.
     let addresses: [SocketAddress]
     let errorPages: ErrorPages
-    /// The backend's first `http-request return` rule (a `listen` answers it as a frontend).
-    let returnResponse: PreparedResponse?
     let retryPolicy: RetryPolicy
 
     init(config: Proxy) throws {
@@ -95,7 +102,6 @@ public final class BackendRuntime: Sendable {
             try SocketAddress(ipAddress: $0.resolvedAddress, port: $0.port)
         }
         self.errorPages = ErrorPages(errorFiles: config.errorFiles)
-        self.returnResponse = config.httpRequestReturns.first.map(PreparedResponse.init(httpReturn:))
         self.retryPolicy = RetryPolicy(retries: config.retries, redispatch: config.redispatch,
                                        connectTimeout: config.timeouts.connect?.timeAmount,
                                        hasAlternative: config.servers.count > 1)

@@ -116,7 +116,7 @@ public final class ProxyServer: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try Self.configureClientChannel(channel)
-                    let connection = ClientConnection(remote: channel.remoteAddress)
+                    let connection = ClientConnection(remote: channel.remoteAddress, local: channel.localAddress)
                     frontend.logConnection(connection, channel: channel)
                     switch frontend.config.mode {
                     case .http:

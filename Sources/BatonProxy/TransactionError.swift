@@ -36,6 +36,8 @@ struct TransactionError: Error, Hashable, Sendable {
         case responseHeaders
         /// Transferring data (a response body, a tunnel, a TCP session): `D`.
         case data
+        /// Held by `tarpit` before the answer.
+        case tarpit
     }
 
     var kind: Kind
@@ -67,6 +69,7 @@ struct TransactionError: Error, Hashable, Sendable {
         case .connect: return "C"
         case .responseHeaders: return "H"
         case .data: return "D"
+        case .tarpit: return "T"
         }
     }
 

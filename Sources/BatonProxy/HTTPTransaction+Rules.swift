@@ -1,0 +1,277 @@
+import BatonConfig
+import BatonHTTP1
+import BatonRules
+import NIOCore
+
+// MARK: - Routing
+
+extension HTTPTransaction {
+    /// Runs a proxy's `http-request` rules, then its `redirect` rules, as HAProxy's
+    /// `http_process_req_common` does. Returns true when a rule answered the request.
+    func runRequestRules(of proxy: Proxy, errorPages: ErrorPages) -> Bool {
+        if !proxy.httpRequestRules.isEmpty {
+            switch proxy.httpRequestRules.run(on: .request, self) {
+            case .proceed, .allow: break
+            case let verdict:
+                answer(verdict, errorPages: errorPages)
+                return true
+            }
+        }
+        if !proxy.redirectRules.isEmpty {
+            switch proxy.redirectRules.run(on: .request, self) {
+            case .proceed, .allow: break
+            case let verdict:
+                answer(verdict, errorPages: errorPages)
+                return true
+            }
+        }
+        return false
+    }
+
+    /// The frontend's one routing decision: the first `use_backend` whose condition holds
+    /// (a dynamic name that matches no backend falls through to the next rule, as in
+    /// HAProxy), else `default_backend`.
+    func chooseBackend() -> BackendRuntime? {
+        for rule in frontend.switchingRules {
+            if let condition = rule.condition, !condition.isSatisfied(by: self) { continue }
+            switch rule.target {
+            case .resolved(let backend):
+                return backend
+            case .dynamic(let format):
+                if let backend = generation.backends[format.evaluate(self)] { return backend }
+            }
+        }
+        return frontend.defaultBackend
+    }
+
+    /// Carries out a final verdict of request rules with a local response.
+    private func answer(_ verdict: RuleVerdict, errorPages: ErrorPages) {
+        switch verdict {
+        case .proceed, .allow:
+            return
+        case .respond(let response, let deny):
+            let prepared = LocalResponseRenderer.render(response, errorPages: errorPages, subject: self)
+            if deny { frontend.counters.requestDenied() }
+            respondLocally(prepared, error: .init(deny ? .blockedByProxy : .localResponse, .client, .request))
+        case .redirect(let code, let location, let setCookie):
+            respondLocally(LocalResponseRenderer.redirect(code: code, location: location, setCookie: setCookie),
+                           error: .init(.localResponse, .client, .request))
+        case .tarpit(let response):
+            let prepared = LocalResponseRenderer.render(response, errorPages: errorPages, subject: self)
+            frontend.counters.requestDenied()
+            let delay = (frontend.config.timeouts.tarpit ?? frontend.config.timeouts.connect)?.timeAmount ?? .zero
+            guard let client else { return }
+            retryTask = client.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+                self.retryTask = nil
+                self.respondLocally(prepared, error: .init(.blockedByProxy, .client, .tarpit))
+            }
+        case .authenticate(let realm):
+            respondLocally(LocalResponseRenderer.authenticate(realm: realm, errorPages: errorPages),
+                           error: .init(.localResponse, .client, .request))
+        }
+    }
+
+    /// Runs the backend's then the frontend's `http-response` rules on a response head.
+    /// Returns the head to send, or nil when a rule answered instead (the server's response
+    /// is then dropped with its connection).
+    func applyResponseRules(to head: HTTPResponseHead) -> HTTPResponseHead? {
+        let backendRules = backend?.config.httpResponseRules ?? []
+        let frontendRules = backend?.config.location == frontend.config.location ? [] : frontend.config.httpResponseRules
+        if backendRules.isEmpty && frontendRules.isEmpty { return head }
+        response = head
+        defer { response = nil }
+        for (rules, pages) in [(backendRules, backend?.errorPages ?? frontend.errorPages),
+                               (frontendRules, frontend.errorPages)] where !rules.isEmpty {
+            switch rules.run(on: .response, self) {
+            case .proceed, .allow:
+                continue
+            case .respond(let local, let deny):
+                let prepared = LocalResponseRenderer.render(local, errorPages: pages, subject: self)
+                replaceResponse(with: prepared, error: .init(deny ? .blockedByProxy : .localResponse, .server,
+                                                             .responseHeaders))
+                return nil
+            case .redirect(let code, let location, let setCookie):
+                replaceResponse(with: LocalResponseRenderer.redirect(code: code, location: location, setCookie: setCookie),
+                                error: .init(.localResponse, .server, .responseHeaders))
+                return nil
+            case .tarpit, .authenticate:
+                continue
+            }
+        }
+        return response
+    }
+
+    /// Sends a response Baton made in place of the server's, and closes both sides.
+    private func replaceResponse(with prepared: PreparedResponse, error: TransactionError) {
+        guard !isOver else { return }
+        record.status = prepared.status
+        frontend.counters.responseSent(status: prepared.status)
+        client?.sendPreparedResponse(ErrorPages.addingConnectionClose(to: prepared.bytes), of: self)
+        let client = self.client
+        end(logging: error)
+        client?.transactionFailed(self)
+    }
+}
+
+/// A `use_backend` rule with its backend resolved when the generation was built.
+struct CompiledSwitchingRule: Sendable {
+    enum Target: Sendable {
+        case resolved(BackendRuntime)
+        case dynamic(LogFormat)
+    }
+
+    let target: Target
+    let condition: Condition?
+}
+
+// MARK: - The transaction as rules see it
+
+extension HTTPTransaction: RuleSubject {
+    func fieldCount(_ side: MessageSide) -> Int {
+        switch side {
+        case .request: return request.fields.count
+        case .response: return response?.fields.count ?? 0
+        }
+    }
+
+    func fieldName(_ side: MessageSide, at index: Int) -> String {
+        side == .request ? request.fields[index].name : response!.fields[index].name
+    }
+
+    func fieldValue(_ side: MessageSide, at index: Int) -> String {
+        side == .request ? request.fields[index].value : response!.fields[index].value
+    }
+
+    func setFieldValue(_ side: MessageSide, at index: Int, to value: String) {
+        if side == .request { request.fields[index].value = value } else { response?.fields[index].value = value }
+    }
+
+    func removeField(_ side: MessageSide, at index: Int) {
+        if side == .request { request.fields.remove(at: index) } else { response?.fields.remove(at: index) }
+    }
+
+    func appendField(_ side: MessageSide, name: String, value: String) {
+        if side == .request {
+            request.fields.append(HTTPField(name, value))
+        } else {
+            response?.fields.append(HTTPField(name, value))
+        }
+    }
+
+    var requestMethod: String {
+        get { request.method }
+        set { request.method = newValue }
+    }
+
+    var requestTarget: String {
+        get { request.target }
+        set { request.target = newValue }
+    }
+
+    var requestVersion: String { "\(request.version.major).\(request.version.minor)" }
+    var requestBody: [UInt8]? { nil }
+    var responseStatus: Int? { response?.status }
+    var responseVersion: String? { response.map { "\($0.version.major).\($0.version.minor)" } }
+
+    func setResponseStatus(_ status: Int, reason: String?) {
+        response?.status = status
+        response?.reason = reason ?? ErrorPages.reasonPhrase(status)
+        record.status = status
+    }
+
+    var clientAddress: IPAddress? { connection.clientAddressBytes.flatMap { IPAddress(bytes: $0) } }
+    var clientPort: Int? { connection.clientPort }
+    var frontendAddress: IPAddress? { connection.localAddressBytes.flatMap { IPAddress(bytes: $0) } }
+    var frontendPort: Int? { connection.localPort }
+    var frontendName: String { frontend.name }
+    var backendName: String? { backend?.name }
+    var serverName: String? { server?.name }
+    var isFirstRequest: Bool { !mayReuseIdleConnection }
+
+    func usableServers(backend name: String?) -> Int? {
+        guard let target = name.map({ generation.backends[$0] }) ?? backend else { return nil }
+        return target.selector.servers.filter(\.isUsable).count
+    }
+
+    func backendConnections(backend name: String?) -> Int? {
+        guard let target = name.map({ generation.backends[$0] }) ?? backend else { return nil }
+        return target.counters.currentSessions
+    }
+
+    var uniqueID: String {
+        if let generatedUniqueID { return generatedUniqueID }
+        return ""
+    }
+
+    var sessionVariables: VariableStore {
+        get { connection.sessionVariables }
+        set { connection.sessionVariables = newValue }
+    }
+
+    func logAlias(_ alias: LogAlias) -> String? {
+        switch alias {
+        case .clientIP: return connection.clientAddress
+        case .clientPort: return String(connection.clientPort)
+        case .frontendIP: return frontendAddress?.description
+        case .frontendPort: return String(connection.localPort)
+        case .frontend, .frontendTransport: return frontend.name
+        case .backend: return backend?.name ?? frontend.name
+        case .server: return server?.name ?? "<NOSRV>"
+        case .method: return request.method
+        case .uri: return request.target
+        case .path: return URLParts.path(of: request.target).map(String.init)
+        case .query: return URLParts.query(of: request.target).map { "?" + $0 }
+        case .version: return "HTTP/\(requestVersion)"
+        case .requestLine: return "\(request.method) \(request.target) HTTP/\(requestVersion)"
+        case .uniqueID: return uniqueID
+        case .status: return record.status > 0 ? String(record.status) : nil
+        default: return nil
+        }
+    }
+}
+
+/// Renders the responses rules make: `deny`/`return` replies, redirects, auth challenges.
+enum LocalResponseRenderer {
+    static func render(_ response: LocalResponse, errorPages: ErrorPages, subject: any RuleSubject) -> PreparedResponse {
+        var body: [UInt8]
+        switch response.body {
+        case .errorPage:
+            if response.headers.isEmpty {
+                return PreparedResponse(status: response.status, bytes: errorPages.response(for: response.status))
+            }
+            body = []
+        case .file(let bytes, true):
+            return PreparedResponse(status: response.status, bytes: ByteBuffer(bytes: bytes))
+        case .empty: body = []
+        case .text(let text): body = Array(text.utf8)
+        case .logFormat(let format): body = Array(format.evaluate(subject).utf8)
+        case .file(let bytes, false): body = bytes
+        }
+        var head = "HTTP/1.1 \(response.status) \(ErrorPages.reasonPhrase(response.status))\r\n"
+        for (name, value) in response.headers {
+            head += "\(name): \(value.evaluate(subject))\r\n"
+        }
+        head += "content-length: \(body.count)\r\n"
+        if let contentType = response.contentType, !body.isEmpty {
+            head += "content-type: \(contentType)\r\n"
+        }
+        head += "\r\n"
+        var buffer = ByteBuffer(string: head)
+        buffer.writeBytes(body)
+        return PreparedResponse(status: response.status, bytes: buffer)
+    }
+
+    static func redirect(code: Int, location: String, setCookie: String?) -> PreparedResponse {
+        var head = "HTTP/1.1 \(code) \(ErrorPages.reasonPhrase(code))\r\ncontent-length: 0\r\nlocation: \(location)\r\n"
+        if let setCookie { head += "set-cookie: \(setCookie)\r\n" }
+        head += "\r\n"
+        return PreparedResponse(status: code, bytes: ByteBuffer(string: head))
+    }
+
+    static func authenticate(realm: String, errorPages: ErrorPages) -> PreparedResponse {
+        let body = "<html><body><h1>401 Unauthorized</h1>\nYou need a valid user and password to access this content.\n</body></html>\n"
+        let head = "HTTP/1.1 401 Unauthorized\r\ncontent-length: \(body.utf8.count)\r\ncache-control: no-cache\r\n"
+            + "content-type: text/html\r\nwww-authenticate: Basic realm=\"\(realm)\"\r\n\r\n"
+        return PreparedResponse(status: 401, bytes: ByteBuffer(string: head + body))
+    }
+}

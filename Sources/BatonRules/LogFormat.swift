@@ -1,0 +1,213 @@
+/// A log-format alias (`%ci`, `%ST`, ...), configuration.txt 8.2.4.
+public enum LogAlias: String, Sendable, Hashable, CaseIterable {
+    case clientIP = "ci", clientPort = "cp", frontendIP = "fi", frontendPort = "fp"
+    case frontend = "f", frontendTransport = "ft", backend = "b", server = "s"
+    case serverIP = "si", serverPort = "sp", status = "ST", bytesRead = "B", bytesUploaded = "U"
+    case requestTime = "Tq", handshakeTime = "Th", idleTime = "Ti", requestReceiveTime = "TR"
+    case queueTime = "Tw", connectTime = "Tc", responseTime = "Tr", activeTime = "Ta", totalTime = "Tt"
+    case terminationState = "ts", terminationStateWithCookies = "tsc"
+    case activeConnections = "ac", frontendConnections = "fc", backendConnections = "bc"
+    case serverConnections = "sc", retries = "rc", requestCounter = "rt"
+    case serverQueue = "sq", backendQueue = "bq"
+    case capturedRequestHeaders = "hr", capturedResponseHeaders = "hs"
+    case capturedRequestHeaderList = "hrl", capturedResponseHeaderList = "hsl"
+    case requestLine = "r", method = "HM", uri = "HU", path = "HP", query = "HQ", version = "HV"
+    case uniqueID = "ID"
+    case date = "t", dateLocal = "T", dateGMT = "tr", dateGMTRFC = "trg", dateLocalRFC = "trl"
+    case dateUTC = "Tl", acceptDate = "ms", timestamp = "Ts", hostname = "H", pid = "pid"
+    case logCounter = "lc", clientSourceIP = "bi", clientSourcePort = "bp", sslCipher = "sslc", sslVersion = "sslv"
+
+    /// Aliases that only exist once the transaction is over (valid in `log-format`, not in
+    /// header rules, where HAProxy prints them as they stand at that moment).
+    public var isNumeric: Bool {
+        switch self {
+        case .clientPort, .frontendPort, .serverPort, .status, .bytesRead, .bytesUploaded, .requestTime, .handshakeTime,
+             .idleTime, .requestReceiveTime, .queueTime, .connectTime, .responseTime, .activeTime, .totalTime,
+             .activeConnections, .frontendConnections, .backendConnections, .serverConnections, .retries,
+             .requestCounter, .serverQueue, .backendQueue, .timestamp, .pid, .logCounter, .clientSourcePort, .acceptDate:
+            return true
+        default:
+            return false
+        }
+    }
+}
+
+/// A log-format string (`%[...]` samples, `%xx` aliases, literal text), compiled once:
+/// used by `log-format`, header actions, `lf-string`, redirects and dynamic `use_backend`.
+public struct LogFormat: Sendable, Hashable, CustomStringConvertible {
+    public struct Options: Sendable, Hashable {
+        public var quote = false
+        public var hex = false
+        public var escape = false
+        public init() {}
+    }
+
+    public enum Node: Sendable, Hashable {
+        case literal(String)
+        case sample(SampleExpression, Options)
+        case alias(LogAlias, Options)
+    }
+
+    public var nodes: [Node]
+    /// The text as written.
+    public var text: String
+
+    public var description: String { text }
+
+    /// Text without any `%` item: evaluated once.
+    public var constantText: String? {
+        if nodes.isEmpty { return "" }
+        guard nodes.count == 1, case .literal(let text) = nodes[0] else { return nil }
+        return text
+    }
+
+    public var usesResponse: Bool {
+        nodes.contains { node in
+            if case .sample(let expression, _) = node { return expression.fetch.needsResponse }
+            return false
+        }
+    }
+
+    /// The string with every item evaluated; a sample or alias with no value prints `-`, as
+    /// HAProxy does.
+    public func evaluate(_ subject: any RuleSubject) -> String {
+        if let constantText { return constantText }
+        var out = ""
+        for node in nodes {
+            switch node {
+            case .literal(let text):
+                out += text
+            case .sample(let expression, let options):
+                let value = expression.evaluate(subject)
+                Self.append(value.map { options.hex ? Self.hexText($0) : $0.stringValue }, options, to: &out)
+            case .alias(let alias, let options):
+                Self.append(subject.logAlias(alias), options, to: &out)
+            }
+        }
+        return out
+    }
+
+    private static func hexText(_ value: SampleValue) -> String {
+        if case .int(let number) = value { return String(UInt64(bitPattern: number), radix: 16, uppercase: true) }
+        return Hex.upper(value.bytes)
+    }
+
+    static func append(_ value: String?, _ options: Options, to out: inout String) {
+        guard let value, !value.isEmpty else {
+            out += options.quote ? "\"\"" : "-"
+            return
+        }
+        var text = value
+        if options.escape {
+            text = text.replacingEvery([("\\", "\\\\"), ("\"", "\\\""), ("]", "\\]")])
+        }
+        if options.quote { out += "\"" + text + "\"" } else { out += text }
+    }
+
+    /// Parses a log-format string (HAProxy's `parse_logformat_string`).
+    public static func parse(_ text: String, environment: SampleExpressionParser.Environment) throws -> LogFormat {
+        let bytes = Array(text.utf8)
+        var nodes: [Node] = []
+        var literal: [UInt8] = []
+        var defaults = Options()
+        var i = 0
+        func flushLiteral() {
+            if !literal.isEmpty {
+                nodes.append(.literal(String(decoding: literal, as: UTF8.self)))
+                literal = []
+            }
+        }
+        while i < bytes.count {
+            let c = bytes[i]
+            guard c == UInt8(ascii: "%") else {
+                literal.append(c)
+                i += 1
+                continue
+            }
+            i += 1
+            guard i < bytes.count else { throw RuleError("unexpected end of log-format string after '%'") }
+            if bytes[i] == UInt8(ascii: "%") {
+                literal.append(c)
+                i += 1
+                continue
+            }
+            var options = defaults
+            if bytes[i] == UInt8(ascii: "{") {
+                guard let close = bytes[i...].firstIndex(of: UInt8(ascii: "}")) else {
+                    throw RuleError("missing '}' after '%{' in log-format string")
+                }
+                let flagText = String(decoding: bytes[(i + 1)..<close], as: UTF8.self)
+                try applyFlags(flagText, to: &options)
+                i = close + 1
+                if i < bytes.count, bytes[i] == UInt8(ascii: "o") {
+                    // `%{...}o`: the options apply to every following item.
+                    defaults = options
+                    i += 1
+                    continue
+                }
+            }
+            guard i < bytes.count else { throw RuleError("unexpected end of log-format string") }
+            if bytes[i] == UInt8(ascii: "[") {
+                flushLiteral()
+                i += 1
+                let expression = try SampleExpressionParser.parse(bytes, &i, environment: environment,
+                                                                  stopAt: UInt8(ascii: "]"))
+                guard i < bytes.count, bytes[i] == UInt8(ascii: "]") else {
+                    throw RuleError("missing ']' after expression '\(expression.text)'")
+                }
+                i += 1
+                nodes.append(.sample(expression, options))
+                continue
+            }
+            let start = i
+            while i < bytes.count, isAliasCharacter(bytes[i]) { i += 1 }
+            let name = String(decoding: bytes[start..<i], as: UTF8.self)
+            guard let alias = LogAlias(rawValue: name) else {
+                if name.isEmpty {
+                    throw RuleError("unexpected character '\(Character(Unicode.Scalar(bytes[start])))' after '%'. "
+                                    + "If you wanted to emit the '%' character verbatim, you need to use '%%'.")
+                }
+                throw RuleError("no such format variable '\(name)'. If you wanted to emit the '%' character "
+                                + "verbatim, you need to use '%%'.")
+            }
+            flushLiteral()
+            nodes.append(.alias(alias, options))
+        }
+        flushLiteral()
+        return LogFormat(nodes: nodes, text: text)
+    }
+
+    private static func isAliasCharacter(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+    }
+
+    private static func applyFlags(_ text: String, to options: inout Options) throws {
+        for flag in text.split(separator: ",") {
+            guard let sign = flag.first, sign == "+" || sign == "-" else {
+                throw RuleError("unexpected flag '\(flag)' in log-format string")
+            }
+            let on = sign == "+"
+            switch flag.dropFirst() {
+            case "Q": options.quote = on
+            case "X": options.hex = on
+            case "E": options.escape = on
+            case "M", "bin", "json", "cbor": break
+            default: throw RuleError("unknown flag '\(flag.dropFirst())' in log-format string")
+            }
+        }
+    }
+}
+
+extension String {
+    func replacingEvery(_ pairs: [(String, String)]) -> String {
+        var out = ""
+        outer: for character in self {
+            for (from, to) in pairs where String(character) == from {
+                out += to
+                continue outer
+            }
+            out.append(character)
+        }
+        return out
+    }
+}

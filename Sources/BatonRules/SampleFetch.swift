@@ -1,0 +1,335 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A sample fetch: where a sample comes from (HAProxy's `sample_fetch`s of configuration.txt
+/// section 7.3.2 to 7.3.6). Arguments are parsed when the configuration loads.
+public enum SampleFetch: Sendable, Hashable {
+    // Layer 4.
+    case source, sourcePort, destination, destinationPort
+    // Request line and URL.
+    case method, path, url, query, base, requestVersion
+    /// `url_param(name[,delim])`; nil name: the first parameter.
+    case urlParameter(name: String?, delimiter: UInt8)
+    // Header fields. `full` is `fhdr` (no comma splitting); occurrence is 1-based, negative from the end.
+    case header(MessageSide, name: String?, occurrence: Int?, full: Bool)
+    case headerCount(MessageSide, name: String?, full: Bool)
+    /// `req.cook(name)` / `res.cook(name)`.
+    case cookie(MessageSide, name: String?)
+    case cookieCount(MessageSide, name: String?)
+    case requestBody, requestBodyLength
+    case status, responseVersion
+    // Proxies.
+    case frontendName, backendName, serverName
+    case usableServers(backend: String?)
+    case backendConnections(backend: String?)
+    // Internal states and constants.
+    case variable(VariableName, fallback: SampleValue?)
+    case environment(String)
+    case constant(SampleValue)
+    /// `date([offset[,unit]])`: now in the unit (s, ms, us) plus the offset in that unit.
+    case date(offset: Int64, microsecondsPerUnit: Int64)
+    case random(range: Int64?)
+    case uuid
+    case firstRequest
+    case sslFrontend
+    case alwaysTrue, alwaysFalse, protocolHTTP, requestLength, waitEnd
+    case uniqueID
+
+    /// The type of the sample, which decides the default matching method of an ACL.
+    var outputType: SampleType {
+        switch self {
+        case .source, .destination: return .ip
+        case .sourcePort, .destinationPort, .headerCount, .cookieCount, .requestBodyLength, .status,
+             .usableServers, .backendConnections, .date, .random, .requestLength:
+            return .int
+        case .method: return .method
+        case .path, .url, .query, .base, .requestVersion, .urlParameter, .header, .cookie, .responseVersion,
+             .frontendName, .backendName, .serverName, .environment, .uuid, .uniqueID:
+            return .string
+        case .requestBody: return .binary
+        case .firstRequest, .sslFrontend, .alwaysTrue, .alwaysFalse, .protocolHTTP, .waitEnd: return .bool
+        case .variable: return .any
+        case .constant(let value): return SampleType(value)
+        }
+    }
+
+    /// Which message the fetch needs (for the "will never match" checks).
+    var needsResponse: Bool {
+        switch self {
+        case .header(.response, _, _, _), .headerCount(.response, _, _), .cookie(.response, _),
+             .cookieCount(.response, _), .status, .responseVersion:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Calls `body` with each value of the sample until it returns true; in an ACL all
+    /// occurrences of a header are tried, elsewhere only the one `%[...]` would print.
+    func forEachValue(_ subject: any RuleSubject, all: Bool, _ body: (SampleValue) -> Bool) -> Bool {
+        switch self {
+        case .header(let side, let name, let occurrence, let full) where all && occurrence == nil:
+            return HeaderFetch.forEach(subject, side, name: name, full: full) { body(.string($0)) }
+        case .cookie(let side, let name) where all:
+            return CookieFetch.forEach(subject, side, name: name) { body(.string($0)) }
+        default:
+            guard let value = fetch(subject) else { return false }
+            return body(value)
+        }
+    }
+
+    /// The single value of the sample, or nil when it does not exist.
+    public func fetch(_ subject: any RuleSubject) -> SampleValue? {
+        switch self {
+        case .source: return subject.clientAddress.map(SampleValue.ip)
+        case .sourcePort: return subject.clientPort.map { .int(Int64($0)) }
+        case .destination: return subject.frontendAddress.map(SampleValue.ip)
+        case .destinationPort: return subject.frontendPort.map { .int(Int64($0)) }
+        case .method: return .method(subject.requestMethod)
+        case .path: return URLParts.path(of: subject.requestTarget).map { .string(String($0)) }
+        case .url: return .string(subject.requestTarget)
+        case .query: return URLParts.query(of: subject.requestTarget).map { .string(String($0)) }
+        case .base:
+            guard let path = URLParts.path(of: subject.requestTarget) else { return nil }
+            guard let host = HeaderFetch.first(subject, .request, name: "host"), !host.isEmpty else {
+                return .string(String(path))
+            }
+            return .string(host + path)
+        case .requestVersion: return .string(subject.requestVersion)
+        case .urlParameter(let name, let delimiter):
+            return URLParts.parameter(name, delimiter: delimiter, in: subject.requestTarget).map { .string(String($0)) }
+        case .header(let side, let name, let occurrence, let full):
+            return HeaderFetch.occurrence(subject, side, name: name, occurrence: occurrence ?? -1, full: full)
+                .map(SampleValue.string)
+        case .headerCount(let side, let name, let full):
+            var count: Int64 = 0
+            _ = HeaderFetch.forEach(subject, side, name: name, full: full) { _ in count += 1; return false }
+            return .int(count)
+        case .cookie(let side, let name):
+            var last: String?
+            _ = CookieFetch.forEach(subject, side, name: name) { value in
+                last = value
+                return name == nil
+            }
+            return last.map(SampleValue.string)
+        case .cookieCount(let side, let name):
+            var count: Int64 = 0
+            _ = CookieFetch.forEach(subject, side, name: name) { _ in count += 1; return false }
+            return .int(count)
+        case .requestBody: return subject.requestBody.map(SampleValue.binary)
+        case .requestBodyLength: return subject.requestBody.map { .int(Int64($0.count)) }
+        case .status: return subject.responseStatus.map { .int(Int64($0)) }
+        case .responseVersion: return subject.responseVersion.map(SampleValue.string)
+        case .frontendName: return .string(subject.frontendName)
+        case .backendName: return subject.backendName.map(SampleValue.string)
+        case .serverName: return subject.serverName.map(SampleValue.string)
+        case .usableServers(let backend): return subject.usableServers(backend: backend).map { .int(Int64($0)) }
+        case .backendConnections(let backend):
+            return subject.backendConnections(backend: backend).map { .int(Int64($0)) }
+        case .variable(let name, let fallback): return name.read(subject) ?? fallback
+        case .environment(let name): return Environment.value(of: name).map(SampleValue.string)
+        case .constant(let value): return value
+        case .date(let offset, let perUnit):
+            return .int(Clock.nowMicroseconds() / perUnit + offset)
+        case .random(let range):
+            if let range { return .int(Int64.random(in: 0..<max(1, range))) }
+            return .int(Int64(UInt32.random(in: 0...UInt32.max)))
+        case .uuid: return .string(UUIDText.random())
+        case .firstRequest: return .bool(subject.isFirstRequest)
+        case .sslFrontend: return .bool(false)
+        case .alwaysTrue: return .bool(true)
+        case .alwaysFalse: return .bool(false)
+        case .protocolHTTP: return .bool(true)
+        case .requestLength: return .int(1)
+        case .waitEnd: return .bool(true)
+        case .uniqueID: return .string(subject.uniqueID)
+        }
+    }
+}
+
+/// The types a sample may have, for default matching methods and argument checks.
+public enum SampleType: Sendable, Hashable {
+    case bool, int, ip, string, binary, method, any
+
+    init(_ value: SampleValue) {
+        switch value {
+        case .bool: self = .bool
+        case .int: self = .int
+        case .ip: self = .ip
+        case .string: self = .string
+        case .binary: self = .binary
+        case .method: self = .method
+        }
+    }
+}
+
+/// Header field lookups over a subject's message.
+enum HeaderFetch {
+    /// Each value of the fields named `name` (every field when nil): comma-separated elements
+    /// unless `full`.
+    static func forEach(_ subject: any RuleSubject, _ side: MessageSide, name: String?, full: Bool,
+                        _ body: (String) -> Bool) -> Bool {
+        let count = subject.fieldCount(side)
+        for index in 0..<count {
+            if let name, !ASCIIText.equalsIgnoringCase(subject.fieldName(side, at: index), name) { continue }
+            let value = subject.fieldValue(side, at: index)
+            if full {
+                if body(value) { return true }
+            } else if ASCIIText.forEachListElement(value, body) {
+                return true
+            }
+        }
+        return false
+    }
+
+    static func first(_ subject: any RuleSubject, _ side: MessageSide, name: String) -> String? {
+        for index in 0..<subject.fieldCount(side) where ASCIIText.equalsIgnoringCase(subject.fieldName(side, at: index), name) {
+            return subject.fieldValue(side, at: index)
+        }
+        return nil
+    }
+
+    /// The `occurrence`-th value (1-based; negative counts from the last; 0 means the last).
+    static func occurrence(_ subject: any RuleSubject, _ side: MessageSide, name: String?, occurrence: Int,
+                           full: Bool) -> String? {
+        if occurrence > 0 {
+            var seen = 0
+            var found: String?
+            _ = forEach(subject, side, name: name, full: full) { value in
+                seen += 1
+                if seen == occurrence { found = value; return true }
+                return false
+            }
+            return found
+        }
+        var values: [String] = []
+        var last: String?
+        let fromEnd = occurrence == 0 ? 1 : -occurrence
+        if fromEnd == 1 {
+            _ = forEach(subject, side, name: name, full: full) { last = $0; return false }
+            return last
+        }
+        _ = forEach(subject, side, name: name, full: full) { values.append($0); return false }
+        return fromEnd <= values.count ? values[values.count - fromEnd] : nil
+    }
+}
+
+/// `Cookie` (request) and `Set-Cookie` (response) lookups.
+enum CookieFetch {
+    static func forEach(_ subject: any RuleSubject, _ side: MessageSide, name: String?,
+                        _ body: (String) -> Bool) -> Bool {
+        let fieldName = side == .request ? "cookie" : "set-cookie"
+        for index in 0..<subject.fieldCount(side)
+        where ASCIIText.equalsIgnoringCase(subject.fieldName(side, at: index), fieldName) {
+            let value = subject.fieldValue(side, at: index)
+            let all = value.split(separator: ";", omittingEmptySubsequences: true)
+            // A Set-Cookie field holds one cookie; what follows its first `;` are attributes.
+            let pairs = side == .request ? all[...] : all.prefix(1)
+            for pair in pairs {
+                let trimmed = ASCIIText.trimmed(pair)
+                guard let equals = trimmed.firstIndex(of: "=") else { continue }
+                let cookieName = ASCIIText.trimmed(trimmed[..<equals])
+                if let name, cookieName != name[...] { continue }
+                if body(String(ASCIIText.trimmed(trimmed[trimmed.index(after: equals)...]))) { return true }
+            }
+        }
+        return false
+    }
+}
+
+/// Parts of a request target, as HAProxy's `http_get_path` and friends cut them.
+public enum URLParts {
+    /// The path of an origin-form or absolute-form target, without the query; nil for `*`
+    /// and authority-form.
+    public static func path(of target: String) -> Substring? {
+        var rest = target[...]
+        if rest.first != "/" {
+            guard let afterScheme = schemeEnd(rest) else { return nil }
+            rest = rest[afterScheme...]
+            guard let slash = rest.firstIndex(of: "/") else { return nil }
+            rest = rest[slash...]
+        }
+        if let question = rest.firstIndex(of: "?") { rest = rest[..<question] }
+        return rest
+    }
+
+    /// The index after `://` in an absolute-form target.
+    static func schemeEnd(_ text: Substring) -> Substring.Index? {
+        var index = text.startIndex
+        while index < text.endIndex {
+            if text[index] == ":", text[index...].hasPrefix("://") {
+                return text.index(index, offsetBy: 3)
+            }
+            if text[index] == "/" { return nil }
+            index = text.index(after: index)
+        }
+        return nil
+    }
+
+    /// What follows the first `?`, or nil without one.
+    public static func query(of target: String) -> Substring? {
+        guard let question = target.firstIndex(of: "?") else { return nil }
+        return target[target.index(after: question)...]
+    }
+
+    /// The value of the first `name=` parameter of the query string.
+    static func parameter(_ name: String?, delimiter: UInt8, in target: String) -> Substring? {
+        guard let query = query(of: target) else { return nil }
+        let separator = Character(Unicode.Scalar(delimiter))
+        for pair in query.split(separator: separator, omittingEmptySubsequences: true) {
+            guard let equals = pair.firstIndex(of: "=") else { continue }
+            if let name, pair[..<equals] != name[...] { continue }
+            return pair[pair.index(after: equals)...]
+        }
+        return nil
+    }
+
+    /// `path` with the query string of `target` kept.
+    static func replacingPath(of target: String, with newPath: String) -> String {
+        let query = query(of: target).map { "?" + $0 } ?? ""
+        if target.first != "/", let schemeEnd = schemeEnd(target[...]) {
+            let afterScheme = target[schemeEnd...]
+            let authorityEnd = afterScheme.firstIndex { $0 == "/" || $0 == "?" } ?? afterScheme.endIndex
+            return String(target[..<authorityEnd]) + newPath + query
+        }
+        return newPath + query
+    }
+
+    static func replacingQuery(of target: String, with newQuery: String) -> String {
+        let base = target.firstIndex(of: "?").map { target[..<$0] } ?? target[...]
+        return newQuery.isEmpty ? String(base) : String(base) + "?" + newQuery
+    }
+}
+
+enum Environment {
+    static func value(of name: String) -> String? {
+        guard let raw = getenv(name) else { return nil }
+        return String(cString: raw)
+    }
+}
+
+enum Clock {
+    static func nowMicroseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
+    }
+}
+
+enum UUIDText {
+    /// A random (version 4) UUID in its lowercase text form.
+    static func random() -> String {
+        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255) }
+        bytes[6] = bytes[6] & 0x0f | 0x40
+        bytes[8] = bytes[8] & 0x3f | 0x80
+        let hex = bytes.map { byte -> String in
+            let text = String(byte, radix: 16)
+            return text.count == 1 ? "0" + text : text
+        }
+        return hex[0..<4].joined() + "-" + hex[4..<6].joined() + "-" + hex[6..<8].joined() + "-"
+            + hex[8..<10].joined() + "-" + hex[10..<16].joined()
+    }
+}
