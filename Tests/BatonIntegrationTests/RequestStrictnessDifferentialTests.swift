@@ -88,6 +88,7 @@ struct RequestStrictnessDifferentialTests {
         #expect(haproxy.status == testCase.status, "haproxy: \(haproxy)")
         #expect(baton.status == testCase.status, "baton: \(baton)")
         #expect(haproxy.originRequests.count == 1, "haproxy: \(haproxy)")
+        #expect(baton.response?.body == haproxy.response?.body)
         #expect(baton.originRequests.map(\.comparable) == haproxy.originRequests.map(\.comparable),
                 "\nbaton:   \(baton.originRequests.map(\.comparable))\nhaproxy: \(haproxy.originRequests.map(\.comparable))")
         await pair.stop()
@@ -104,6 +105,22 @@ struct RequestStrictnessDifferentialTests {
         #expect(haproxyOver.status == 400, "haproxy: \(haproxyOver)")
         #expect(batonOver.status == 400, "baton: \(batonOver)")
         #expect(haproxyOver.originRequests.isEmpty && batonOver.originRequests.isEmpty)
+        await pair.stop()
+    }
+
+    /// HAProxy applies tune.http.maxhdr to responses too, with a 502; so does Baton.
+    @Test("a response with too many fields is a 502 on both", arguments: [98, 99])
+    func responseHeaderLimit(extraFields: Int) async throws {
+        // content-type and content-length, then the extra ones: 100 fields pass, 101 do not.
+        let fields = (1...extraFields).map { (name: "X-Origin-\($0)", value: "\($0)") }
+        let pair = try await DifferentialPair.start(originResponseFields: fields)
+        let (baton, haproxy) = try await pair.exchange("GET /response HTTP/1.1\r\nHost: example.test\r\n\r\n")
+        let expected = extraFields + 2 > 100 ? 502 : 200
+        #expect(haproxy.status == expected, "haproxy: \(haproxy)")
+        #expect(baton.status == expected, "baton: \(baton)")
+        if expected == 200 {
+            #expect(baton.response?.headers.filter { $0.name.hasPrefix("X-Origin-") }.count == extraFields)
+        }
         await pair.stop()
     }
 

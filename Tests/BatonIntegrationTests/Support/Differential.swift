@@ -78,9 +78,12 @@ final class DifferentialPair: @unchecked Sendable {
         self.haproxySide = haproxySide
     }
 
-    static func start(_ template: ConfigTemplate = .minimal) async throws -> DifferentialPair {
-        let batonOrigin = try await RecordingOrigin.start(name: "behind-baton")
-        let haproxyOrigin = try await RecordingOrigin.start(name: "behind-haproxy")
+    /// - Parameter originResponseFields: fields both origins add to their response (see `RecordingOrigin`).
+    static func start(_ template: ConfigTemplate = .minimal,
+                      originResponseFields: [(name: String, value: String)] = []) async throws -> DifferentialPair {
+        // The same name on both sides, so that the response bodies compare equal.
+        let batonOrigin = try await RecordingOrigin.start(name: "origin", extraResponseFields: originResponseFields)
+        let haproxyOrigin = try await RecordingOrigin.start(name: "origin", extraResponseFields: originResponseFields)
         let batonPort = freePort()
         let haproxyPort = freePort()
         let haproxy = try await HAProxyPeer.start(

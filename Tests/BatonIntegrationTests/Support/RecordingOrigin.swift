@@ -50,11 +50,13 @@ struct RecordedRequest: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// An HTTP/1.1 origin server on 127.0.0.1 (kernel-chosen port) that records every request exactly as it arrived
-/// (raw bytes, no HTTP library in between) and answers each with one fixed response: `200`, a short text body
-/// naming the origin, keep-alive unless the request said `Connection: close`. A CONNECT gets a bare `200` and the
-/// connection then carries nothing the origin looks at.
+/// (raw bytes, no HTTP library in between) and answers each with one fixed response: `200`, the
+/// `extraResponseFields` given at start, a short text body naming the origin, keep-alive unless the request said
+/// `Connection: close`. A CONNECT gets a bare `200` and the connection then carries nothing the origin looks at.
 final class RecordingOrigin: @unchecked Sendable {
     let name: String
+    /// Fields added to every non-CONNECT response, after content-type and content-length.
+    let extraResponseFields: [(name: String, value: String)]
     private(set) var port: UInt16 = 0
     private var channel: Channel?
     private let lock = NSLock()
@@ -78,10 +80,14 @@ final class RecordingOrigin: @unchecked Sendable {
     /// The body of every non-CONNECT response.
     var responseBody: String { "origin \(name)\n" }
 
-    private init(name: String) { self.name = name }
+    private init(name: String, extraResponseFields: [(name: String, value: String)]) {
+        self.name = name
+        self.extraResponseFields = extraResponseFields
+    }
 
-    static func start(name: String = "origin") async throws -> RecordingOrigin {
-        let origin = RecordingOrigin(name: name)
+    static func start(name: String = "origin",
+                      extraResponseFields: [(name: String, value: String)] = []) async throws -> RecordingOrigin {
+        let origin = RecordingOrigin(name: name, extraResponseFields: extraResponseFields)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -143,6 +149,7 @@ private final class RecordingOriginHandler: ChannelInboundHandler, @unchecked Se
                 } || request.version == "HTTP/1.0"
                 let body = origin.responseBody
                 var response = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: \(body.utf8.count)\r\n"
+                for field in origin.extraResponseFields { response += "\(field.name): \(field.value)\r\n" }
                 if close { response += "connection: close\r\n" }
                 response += "\r\n"
                 if request.method != "HEAD" { response += body }
