@@ -91,7 +91,7 @@ enum GlobalKeywords {
             global.chroot = path
         },
         GlobalKeyword("tune.http.maxhdr",
-                      "most header fields in a request or response, plus one (default 101; more is a 400)") { global, ctx in
+                      "N header slots: at most N-1 fields in a request (else 400) or response (else 502); default 101") { global, ctx in
             if ctx.tooManyArguments(max: 1) { return }
             guard let text = ctx.line.argument(0), !text.isEmpty else {
                 ctx.alert("'tune.http.maxhdr' expects an integer argument.")

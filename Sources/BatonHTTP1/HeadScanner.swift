@@ -94,7 +94,7 @@ struct HeadScanner: Sendable {
                 if lineLength > self.maxStartLineBytes { return .failed(self.startLineError) }
                 self.sawStartLine = true
             } else if self.lineCount - (self.hasStartLine ? 1 : 0) >= self.maxFields {
-                // Refused as soon as the field line past the limit is complete, as HAProxy does (400).
+                // Refused as soon as the field line past the limit is complete (HAProxy answers 400 too).
                 return .failed(.badMessage("too many header fields"))
             }
             self.lineCount += 1
