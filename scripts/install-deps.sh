@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Baton's tests use (curl, a real client), when missing; with
-# --bench also the peers the benchmark compares against (haproxy, nginx) and its load tool (wrk).
+# Installs the Debian packages Baton's tests use (curl, a real client; haproxy, the reference the
+# differential tests run beside Baton on their own configuration and ports, so Debian's haproxy
+# service may run or not), when missing; with --bench also the other peer the benchmark compares
+# against (nginx) and its load tool (wrk).
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 packages=()
-wanted=(curl:curl)
+wanted=(curl:curl haproxy:haproxy)
 if [ "${1:-}" = "--bench" ]; then
-    wanted+=(haproxy:haproxy nginx:nginx-light wrk:wrk taskset:util-linux)
+    wanted+=(nginx:nginx-light wrk:wrk taskset:util-linux)
 fi
 for pair in "${wanted[@]}"; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || packages+=("${pair#*:}")

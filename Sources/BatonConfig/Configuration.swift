@@ -36,6 +36,11 @@ public struct GlobalSettings: Sendable, Equatable {
     public var user: String?
     public var group: String?
     public var chroot: String?
+    /// `tune.http.maxhdr`: header slots of HAProxy's HTTP parser, 1...32767 (default 101). One slot holds the
+    /// end of the header section, so a request or response may have one field line fewer.
+    public var httpMaxHeaders: Int = GlobalSettings.defaultHTTPMaxHeaders
+
+    public static let defaultHTTPMaxHeaders = 101
 
     public init() {}
 }

@@ -90,6 +90,19 @@ enum GlobalKeywords {
             }
             global.chroot = path
         },
+        GlobalKeyword("tune.http.maxhdr",
+                      "N header slots: at most N-1 fields in a request (else 400) or response (else 502); default 101") { global, ctx in
+            if ctx.tooManyArguments(max: 1) { return }
+            guard let text = ctx.line.argument(0), !text.isEmpty else {
+                ctx.alert("'tune.http.maxhdr' expects an integer argument.")
+                return
+            }
+            guard let value = Parse.integer(text), (1...32767).contains(value) else {
+                ctx.alert("'tune.http.maxhdr' expects a numeric value between 1 and 32767")
+                return
+            }
+            global.httpMaxHeaders = value
+        },
     ]
 
     /// HAProxy's MAX_THREADS with its default thread groups.

@@ -136,13 +136,4 @@ enum ASCII {
     static func string(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> String {
         String(decoding: UnsafeRawBufferPointer(rebasing: p[start..<end]), as: UTF8.self)
     }
-
-    /// A String from bytes that may contain obs-text; nil unless they are valid UTF-8 (so that the string
-    /// re-serializes to exactly the bytes received).
-    @inlinable
-    static func validatedString(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> String? {
-        let bytes = UnsafeRawBufferPointer(rebasing: p[start..<end])
-        let s = String(decoding: bytes, as: UTF8.self)
-        return s.utf8.elementsEqual(bytes) ? s : nil
-    }
 }

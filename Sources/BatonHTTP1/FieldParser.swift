@@ -5,6 +5,8 @@ struct FramingFacts: Sendable {
     /// A Transfer-Encoding field was present (and said exactly `chunked`).
     var chunked = false
     var hostCount = 0
+    /// Where the first Host field's value (OWS trimmed) lies in the header section.
+    var hostValue: Range<Int>? = nil
 
     /// Applies the rules both directions share: Content-Length and Transfer-Encoding together are ambiguous
     /// (RFC 9112 section 6.1 allows a proxy to process it, but refusing is the only safe answer for a proxy),
@@ -81,16 +83,12 @@ enum FieldParser {
                 try Self.recordFact(p, nameStart, nameEnd, valueStart, valueEnd, &facts)
             }
             let name = ASCII.string(p, nameStart, nameEnd)
-            let value: String
             if nonASCII {
-                guard let v = ASCII.validatedString(p, valueStart, valueEnd) else {
-                    throw .badMessage("field value is not valid UTF-8")
-                }
-                value = v
+                // obs-text is allowed (RFC 9110 section 5.5) and forwarded as received, valid UTF-8 or not.
+                fields.append(HTTPField(name, valueBytes: UnsafeRawBufferPointer(rebasing: p[valueStart..<valueEnd])))
             } else {
-                value = ASCII.string(p, valueStart, valueEnd)
+                fields.append(HTTPField(name, ASCII.string(p, valueStart, valueEnd)))
             }
-            fields.append(HTTPField(name, value))
         }
     }
 
@@ -104,7 +102,10 @@ enum FieldParser {
     ) throws(HTTPParserError) {
         switch nameEnd - nameStart {
         case 4:
-            if ASCII.equalsLowercase(p, nameStart, nameEnd, "host") { facts.hostCount += 1 }
+            if ASCII.equalsLowercase(p, nameStart, nameEnd, "host") {
+                if facts.hostCount == 0 { facts.hostValue = valueStart..<valueEnd }
+                facts.hostCount += 1
+            }
         case 14:
             if ASCII.equalsLowercase(p, nameStart, nameEnd, "content-length") {
                 try Self.recordContentLength(p, valueStart, valueEnd, &facts)

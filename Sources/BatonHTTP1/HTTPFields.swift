@@ -100,7 +100,49 @@ extension Array where Element == HTTPField {
         return result
     }
 
+    /// The fields of a request as Baton forwards them to a server. The fixed hop-by-hop fields (Keep-Alive,
+    /// Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade) are removed; each Connection field keeps its
+    /// tokens other than close, keep-alive and upgrade (which the proxy restates itself), and is removed when
+    /// none is left. The fields those tokens name are forwarded, as HAProxy 2.6 forwards them: a Connection
+    /// token never removes a field, so `Connection: Host` or `Connection: Content-Length` cannot strip the
+    /// request of its Host or its framing, nor a client make the proxy drop a field a server relies on.
+    public func removingHopByHopKeepingNominated() -> [HTTPField] {
+        var result: [HTTPField] = []
+        result.reserveCapacity(self.count)
+        for field in self {
+            if ASCII.caseInsensitiveEquals(field.name, lowercase: "connection") {
+                if let kept = Self.connectionTokensToForward(field.value) {
+                    result.append(HTTPField(field.name, kept))
+                }
+                continue
+            }
+            if Self.isHopByHop(field.name) { continue }
+            result.append(field)
+        }
+        return result
+    }
+
     // MARK: Internals
+
+    /// A Connection value without its close, keep-alive and upgrade tokens, the others joined by ", ";
+    /// nil when nothing is left.
+    private static func connectionTokensToForward(_ value: String) -> String? {
+        var value = value
+        return value.withUTF8 { bytes -> String? in
+            var kept: [UInt8] = []
+            Self.forEachListElement(bytes) { start, end in
+                if Self.bytesEqualIgnoringCase(bytes, start, end, "close")
+                    || Self.bytesEqualIgnoringCase(bytes, start, end, "keep-alive")
+                    || Self.bytesEqualIgnoringCase(bytes, start, end, "upgrade")
+                {
+                    return
+                }
+                if !kept.isEmpty { kept.append(contentsOf: [ASCII.comma, ASCII.sp]) }
+                kept.append(contentsOf: bytes[start..<end])
+            }
+            return kept.isEmpty ? nil : String(decoding: kept, as: UTF8.self)
+        }
+    }
 
     /// The fixed hop-by-hop names, dispatched on length so that most names need a single integer comparison.
     @usableFromInline

@@ -1,14 +1,47 @@
 import NIOCore
 
 /// One header field as received, name case preserved.
+///
+/// A field value may carry obs-text (bytes 0x80 to 0xFF, RFC 9110 section 5.5) that is not valid UTF-8, such as
+/// a lone Latin-1 0xE9. A Swift String cannot hold such bytes, so the field then keeps them in `rawValue`, and
+/// `value` is a readable copy with U+FFFD in their place: the bytes serialized (and so forwarded) are always
+/// `rawValue`'s, exactly as received. Assigning `value` drops `rawValue`.
 public struct HTTPField: Sendable, Hashable {
     public var name: String
-    public var value: String
+    /// The value as text. For a value that was not valid UTF-8, a copy with U+FFFD replacing the invalid bytes
+    /// (see `rawValue`).
+    public var value: String {
+        get { self.text }
+        set {
+            self.text = newValue
+            self.rawValue = nil
+        }
+    }
+    @usableFromInline var text: String
+    /// The value's bytes as received, kept only when they are not valid UTF-8; nil otherwise (then `value`'s UTF-8
+    /// is the value's bytes).
+    public private(set) var rawValue: [UInt8]?
 
     public init(_ name: String, _ value: String) {
         self.name = name
-        self.value = value
+        self.text = value
+        self.rawValue = nil
     }
+
+    /// A field whose value is `bytes` exactly: as a String when they are valid UTF-8, else kept raw.
+    public init(_ name: String, valueBytes bytes: some Collection<UInt8>) {
+        self.name = name
+        let text = String(decoding: bytes, as: UTF8.self)
+        self.text = text
+        self.rawValue = text.utf8.elementsEqual(bytes) ? nil : Array(bytes)
+    }
+
+    /// The value's bytes as they are serialized.
+    public var valueBytes: [UInt8] { self.rawValue ?? Array(self.text.utf8) }
+
+    /// How many bytes the value takes when serialized.
+    @inlinable
+    public var valueByteCount: Int { self.rawValue?.count ?? self.text.utf8.count }
 }
 
 public struct HTTPVersion: Sendable, Hashable, CustomStringConvertible {

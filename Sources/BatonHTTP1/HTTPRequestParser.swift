@@ -13,12 +13,24 @@ public struct HTTPRequestParser: Sendable {
     /// - Parameters:
     ///   - maxHeadBytes: the largest header section, request line and final CRLF included (else `.headersTooLarge`).
     ///   - maxRequestLineBytes: the largest request line, CRLF excluded (else `.uriTooLong`).
-    public init(maxHeadBytes: Int = 15360, maxRequestLineBytes: Int = 8192) {
+    ///   - maxFields: the most field lines in the header section, and in a trailer section (else `.badMessage`,
+    ///     a 400, as HAProxy answers past `tune.http.maxhdr`).
+    public init(maxHeadBytes: Int = 15360, maxRequestLineBytes: Int = 8192, maxFields: Int = defaultMaxFields) {
         self.decoder = MessageDecoder(
             maxHeadBytes: maxHeadBytes,
             maxStartLineBytes: maxRequestLineBytes,
-            startLineError: .uriTooLong
+            startLineError: .uriTooLong,
+            maxFields: maxFields
         )
+    }
+
+    /// HAProxy's default `tune.http.maxhdr` is 101 header slots, one of which its parser takes for the end of the
+    /// section: 100 field lines are accepted, 101 are refused.
+    public static let defaultMaxFields = 100
+
+    /// The field-line limit for a `tune.http.maxhdr` value (1...32767).
+    public static func maxFields(forMaxHeaderSlots slots: Int) -> Int {
+        max(slots - 1, 0)
     }
 
     /// Appends received bytes. Nothing is copied when everything appended before was consumed.
@@ -83,6 +95,7 @@ enum RequestHeadParser {
         var i = 0
         while ASCII.isTchar(p[i]) { i += 1 }
         guard i > 0, p[i] == ASCII.sp else { throw .badMessage("invalid method") }
+        let methodBytes = 0..<i
         let method = ASCII.string(p, 0, i)
         i += 1
 
@@ -92,6 +105,7 @@ enum RequestHeadParser {
         while p[i] > 0x20 && p[i] < 0x7F { i += 1 }
         guard i > targetStart else { throw .badMessage("empty request target") }
         guard p[i] == ASCII.sp else { throw .badMessage("invalid request target") }
+        let targetBytes = targetStart..<i
         let target = ASCII.string(p, targetStart, i)
         i += 1
 
@@ -108,6 +122,7 @@ enum RequestHeadParser {
 
         if facts.hostCount > 1 { throw .badMessage("more than one Host field") }
         if facts.hostCount == 0 && version == .http1_1 { throw .badMessage("missing Host field") }
+        try RequestTarget.validate(p, method: methodBytes, target: targetBytes, host: facts.hostValue)
 
         let framing: HTTPBodyFraming
         if facts.chunked {

@@ -26,11 +26,14 @@ public struct HTTPResponseParser: Sendable {
     /// - Parameters:
     ///   - maxHeadBytes: the largest header section, status line and final CRLF included (else `.headersTooLarge`).
     ///   - maxStatusLineBytes: the largest status line, CRLF excluded (else `.headersTooLarge`).
-    public init(maxHeadBytes: Int = 15360, maxStatusLineBytes: Int = 8192) {
+    ///   - maxFields: the most field lines in the header section, and in a trailer section (else `.badMessage`).
+    public init(maxHeadBytes: Int = 15360, maxStatusLineBytes: Int = 8192,
+                maxFields: Int = HTTPRequestParser.defaultMaxFields) {
         self.decoder = MessageDecoder(
             maxHeadBytes: maxHeadBytes,
             maxStartLineBytes: maxStatusLineBytes,
-            startLineError: .headersTooLarge
+            startLineError: .headersTooLarge,
+            maxFields: maxFields
         )
     }
 

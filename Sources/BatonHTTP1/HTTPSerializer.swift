@@ -1,13 +1,14 @@
 import NIOCore
 
-// Serialization of heads and chunked framing. Fields are written as they are: the parsers only produce valid
-// names and values, and fields built by the proxy itself are trusted (no CR/LF checks on this path).
+// Serialization of heads and chunked framing. Fields are written as they are, a value kept as raw bytes
+// (`HTTPField.rawValue`) byte for byte: the parsers only produce valid names and values, and fields built by the
+// proxy itself are trusted (no CR/LF checks on this path).
 
 extension HTTPRequestHead {
     /// Writes `METHOD target HTTP/x.y\r\n`, the fields and the final `\r\n`.
     public func write(into buffer: inout ByteBuffer) {
         var size = self.method.utf8.count + self.target.utf8.count + 12
-        for field in self.fields { size += field.name.utf8.count + field.value.utf8.count + 4 }
+        for field in self.fields { size += field.name.utf8.count + field.valueByteCount + 4 }
         size += 2 + (self.version.major == 1 && self.version.minor <= 1 ? 0 : 32)
         // One reservation and raw copies: per-call ByteBuffer writes cost a uniqueness and
         // bounds check each, and this runs for every request forwarded.
@@ -31,7 +32,7 @@ extension HTTPResponseHead {
     /// final `\r\n`.
     public func write(into buffer: inout ByteBuffer) {
         var size = self.reason.utf8.count + 15
-        for field in self.fields { size += field.name.utf8.count + field.value.utf8.count + 4 }
+        for field in self.fields { size += field.name.utf8.count + field.valueByteCount + 4 }
         size += 2 + (self.version.major == 1 && self.version.minor <= 1 ? 0 : 32)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
             var out = HeadWriter(raw)
@@ -66,7 +67,7 @@ extension Array where Element == HTTPField {
     /// Writes each field as `Name: value\r\n` (no final empty line).
     public func write(into buffer: inout ByteBuffer) {
         var size = 0
-        for field in self { size += field.name.utf8.count + field.value.utf8.count + 4 }
+        for field in self { size += field.name.utf8.count + field.valueByteCount + 4 }
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
             var out = HeadWriter(raw)
             out.append(self)
@@ -104,6 +105,14 @@ struct HeadWriter {
         }
     }
 
+    mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { source in
+            guard let start = source.baseAddress, source.count > 0 else { return }
+            (base.baseAddress! + count).copyMemory(from: start, byteCount: source.count)
+            count += source.count
+        }
+    }
+
     mutating func append(_ version: HTTPVersion) {
         if version.major == 1 && (version.minor == 1 || version.minor == 0) {
             for byte in "HTTP/1.".utf8 { append(byte) }
@@ -118,7 +127,11 @@ struct HeadWriter {
             append(field.name)
             append(UInt8(ascii: ":"))
             append(ASCII.sp)
-            append(field.value)
+            if let raw = field.rawValue {
+                append(raw)
+            } else {
+                append(field.value)
+            }
             appendCRLF()
         }
     }

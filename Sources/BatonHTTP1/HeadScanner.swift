@@ -5,7 +5,7 @@ import NIOCore
 ///
 /// Every LF must be preceded by CR (bare LF is rejected here); a CR not followed by LF is rejected by the line
 /// parsers, which look at every byte of every line. Limits are enforced while the section is still unterminated,
-/// so no more than `maxBytes` are ever buffered for one section.
+/// so no more than `maxBytes` are ever buffered for one section, nor more than `maxFields` field lines parsed.
 struct HeadScanner: Sendable {
     /// Largest section, from the first byte of the start line through the final CRLF.
     let maxBytes: Int
@@ -14,6 +14,8 @@ struct HeadScanner: Sendable {
     let startLineError: HTTPParserError
     /// false for trailer sections, which have no start line and may be empty.
     let hasStartLine: Bool
+    /// Most field lines in the section (HAProxy's `tune.http.maxhdr` less one); one more is a bad message.
+    let maxFields: Int
 
     /// Complete lines seen so far, start line included; used to size the field array.
     private(set) var lineCount = 0
@@ -22,11 +24,12 @@ struct HeadScanner: Sendable {
     private var sawStartLine = false
     private var skippedEmptyLineBytes = 0
 
-    init(maxBytes: Int, maxStartLineBytes: Int, startLineError: HTTPParserError, hasStartLine: Bool) {
+    init(maxBytes: Int, maxStartLineBytes: Int, startLineError: HTTPParserError, hasStartLine: Bool, maxFields: Int) {
         self.maxBytes = maxBytes
         self.maxStartLineBytes = maxStartLineBytes
         self.startLineError = startLineError
         self.hasStartLine = hasStartLine
+        self.maxFields = maxFields
     }
 
     mutating func reset() {
@@ -90,6 +93,9 @@ struct HeadScanner: Sendable {
             if self.hasStartLine && !self.sawStartLine {
                 if lineLength > self.maxStartLineBytes { return .failed(self.startLineError) }
                 self.sawStartLine = true
+            } else if self.lineCount - (self.hasStartLine ? 1 : 0) >= self.maxFields {
+                // Refused as soon as the field line past the limit is complete (HAProxy answers 400 too).
+                return .failed(.badMessage("too many header fields"))
             }
             self.lineCount += 1
             self.lineStart = lf + 1

@@ -35,18 +35,20 @@ struct MessageDecoder: Sendable {
     private var trailerScanner: HeadScanner
     private var chunkLineScanned = 0
 
-    init(maxHeadBytes: Int, maxStartLineBytes: Int, startLineError: HTTPParserError) {
+    init(maxHeadBytes: Int, maxStartLineBytes: Int, startLineError: HTTPParserError, maxFields: Int) {
         self.headScanner = HeadScanner(
             maxBytes: maxHeadBytes,
             maxStartLineBytes: maxStartLineBytes,
             startLineError: startLineError,
-            hasStartLine: true
+            hasStartLine: true,
+            maxFields: maxFields
         )
         self.trailerScanner = HeadScanner(
             maxBytes: maxHeadBytes,
             maxStartLineBytes: .max,
             startLineError: .headersTooLarge,
-            hasStartLine: false
+            hasStartLine: false,
+            maxFields: maxFields
         )
     }
 

@@ -27,7 +27,7 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
     let eventLoop: any EventLoop
     var allocator: ByteBufferAllocator { .dataPlane }
 
-    var parser = HTTPRequestParser()
+    var parser: HTTPRequestParser
     /// The transaction in progress; it holds this connection until it ends.
     var transaction: HTTPTransaction?
     /// How the current response's body is framed for this client.
@@ -60,6 +60,7 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
         self.registry = registry
         self.eventLoop = eventLoop
         self.timer = InactivityTimer(eventLoop: eventLoop)
+        self.parser = HTTPRequestParser(maxFields: generation.maxHeaderFields)
     }
 
     /// Between requests with nothing received: soft-stop may close it.

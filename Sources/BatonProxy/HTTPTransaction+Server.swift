@@ -54,7 +54,8 @@ extension HTTPTransaction {
             attach(idle)
             return
         }
-        UpstreamConnector.connect(to: server, of: backend, mode: .http, on: client.eventLoop) { [self] outcome in
+        UpstreamConnector.connect(to: server, of: backend, mode: .http, maxHeaderFields: generation.maxHeaderFields,
+                                  on: client.eventLoop) { [self] outcome in
             switch outcome {
             case .connected(let upstream, let milliseconds):
                 guard !self.isOver, self.server === server else {

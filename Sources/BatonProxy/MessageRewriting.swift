@@ -25,8 +25,9 @@ enum MessageRewriting {
             && request.fields.contains(name: "upgrade")
     }
 
-    /// The head sent to the server: hop-by-hop fields removed, framing restated, HAProxy's
-    /// `option forwardfor` applied, and `Connection: close` when the server side will not be kept.
+    /// The head sent to the server: hop-by-hop fields removed (but not the fields a Connection
+    /// token names, as with HAProxy), framing restated, HAProxy's `option forwardfor` applied, and
+    /// `Connection: close` when the server side will not be kept.
     static func serverRequestHead(
         for request: HTTPRequestHead,
         framing: HTTPBodyFraming,
@@ -36,7 +37,7 @@ enum MessageRewriting {
         closeServerSide: Bool,
         upgrade: Bool
     ) -> (HTTPRequestHead, OutgoingFraming) {
-        var fields = request.fields.removingHopByHop()
+        var fields = request.fields.removingHopByHopKeepingNominated()
         fields.removeAll(named: "content-length")
         if acceptsTrailers(request) {
             // TE is hop-by-hop, but its "trailers" token speaks for the whole chain (gRPC relies

@@ -1,5 +1,6 @@
 import BatonBalancing
 import BatonConfig
+import BatonHTTP1
 import BatonObservability
 import NIOCore
 import Synchronization
@@ -13,11 +14,15 @@ public final class ProxyGeneration: Sendable {
     public let backends: [String: BackendRuntime]
     /// Connections open across the whole process (`%ac`), and `global maxconn`.
     let processConnections = Atomic<Int>(0)
+    /// The field lines a request or response head (or trailer section) may have: `tune.http.maxhdr` less the
+    /// slot HAProxy's parser takes for the end of the section.
+    let maxHeaderFields: Int
 
     /// `makeLogger` opens the log targets of one proxy; it is called once per proxy that logs.
     public init(configuration: Configuration,
                 makeLogger: ([LogTarget]) -> LogDispatcher?) throws {
         self.configuration = configuration
+        self.maxHeaderFields = HTTPRequestParser.maxFields(forMaxHeaderSlots: configuration.global.httpMaxHeaders)
         var backends: [String: BackendRuntime] = [:]
         for proxy in configuration.backends {
             backends[proxy.name] = try BackendRuntime(config: proxy)

@@ -43,7 +43,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
     /// or closes (weak references would put every retain of the session on a slow path).
     var receiver: (any UpstreamReceiver)?
     var mode: Mode
-    var parser = HTTPResponseParser()
+    var parser: HTTPResponseParser
     private var pendingRead = false
     private var pool: UpstreamPool?
     /// When the connection last went idle in the pool (the pool's sweep closes old ones).
@@ -53,9 +53,12 @@ final class UpstreamConnection: ChannelDuplexHandler {
     private var sawError = false
     let idleTimer: InactivityTimer
 
-    init(server: ServerState, mode: Mode, eventLoop: any EventLoop) {
+    /// - Parameter maxHeaderFields: the field lines a response head may have (`tune.http.maxhdr`).
+    init(server: ServerState, mode: Mode, eventLoop: any EventLoop,
+         maxHeaderFields: Int = HTTPRequestParser.defaultMaxFields) {
         self.server = server
         self.mode = mode
+        self.parser = HTTPResponseParser(maxFields: maxHeaderFields)
         self.idleTimer = InactivityTimer(eventLoop: eventLoop)
     }
 

@@ -1,4 +1,5 @@
 import BatonBalancing
+import BatonHTTP1
 import NIOCore
 import NIOPosix
 
@@ -14,6 +15,7 @@ enum UpstreamConnector {
     /// Connects on `eventLoop`, which must be the caller's, so the client and server channels
     /// of a transaction share a loop; `completion` runs on that loop.
     static func connect(to server: ServerState, of backend: BackendRuntime, mode: UpstreamConnection.Mode,
+                        maxHeaderFields: Int = HTTPRequestParser.defaultMaxFields,
                         on eventLoop: any EventLoop, completion: @escaping (Outcome) -> Void) {
         let started = NIODeadline.now()
         let timeout = backend.config.timeouts.connect?.timeAmount ?? .seconds(3600)
@@ -28,7 +30,8 @@ enum UpstreamConnector {
                         try options.setOption(.allowRemoteHalfClosure, value: true)
                     }
                     try channel.pipeline.syncOperations.addHandler(
-                        UpstreamConnection(server: server, mode: mode, eventLoop: channel.eventLoop))
+                        UpstreamConnection(server: server, mode: mode, eventLoop: channel.eventLoop,
+                                           maxHeaderFields: maxHeaderFields))
                 }
             }
             .connect(to: backend.address(of: server))

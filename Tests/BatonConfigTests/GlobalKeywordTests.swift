@@ -17,6 +17,7 @@ struct GlobalKeywordTests {
                 user haproxy
                 group nogroup
                 chroot /var/empty
+                tune.http.maxhdr 32767
             """)
         #expect(result.diagnostics.isEmpty)
         var expected = GlobalSettings()
@@ -34,7 +35,13 @@ struct GlobalKeywordTests {
         expected.user = "haproxy"
         expected.group = "nogroup"
         expected.chroot = "/var/empty"
+        expected.httpMaxHeaders = 32767
         #expect(result.configuration?.global == expected)
+    }
+
+    @Test func httpMaxHeadersDefaultsToHAProxys() {
+        #expect(load("global\n").configuration?.global.httpMaxHeaders == 101)
+        #expect(load("global\n  tune.http.maxhdr 1\n").configuration?.global.httpMaxHeaders == 1)
     }
 
     @Test func logSendHostnameWithAName() {
@@ -67,6 +74,11 @@ struct GlobalKeywordTests {
                 chroot
                 no daemon
                 no log x
+                tune.http.maxhdr
+                tune.http.maxhdr 0
+                tune.http.maxhdr 32768
+                tune.http.maxhdr abc
+                tune.http.maxhdr 1 2
             """)
         #expect(result.alerts == [
             "config : parsing [t.cfg:2] : 'maxconn' expects an integer argument.",
@@ -86,6 +98,11 @@ struct GlobalKeywordTests {
             "config : parsing [t.cfg:16] : 'chroot' expects a directory as an argument.",
             "config : parsing [t.cfg:17] : negation/default currently supported only for options and log.",
             "config : parsing [t.cfg:18] : log : 'no log' does not expect arguments",
+            "config : parsing [t.cfg:19] : 'tune.http.maxhdr' expects an integer argument.",
+            "config : parsing [t.cfg:20] : 'tune.http.maxhdr' expects a numeric value between 1 and 32767",
+            "config : parsing [t.cfg:21] : 'tune.http.maxhdr' expects a numeric value between 1 and 32767",
+            "config : parsing [t.cfg:22] : 'tune.http.maxhdr' expects a numeric value between 1 and 32767",
+            "config : parsing [t.cfg:23] : 'tune.http.maxhdr' cannot handle unexpected argument '2'.",
         ])
         #expect(result.configuration == nil)
     }

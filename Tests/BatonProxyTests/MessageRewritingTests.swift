@@ -12,16 +12,32 @@ private func request(_ fields: [(String, String)], version: HTTPVersion = .http1
 private func names(_ head: HTTPRequestHead) -> [String] { head.fields.map { $0.name.lowercased() } }
 
 @Suite struct ServerRequestHeadTests {
-    @Test func removesHopByHopFieldsAndThoseNamedByConnection() {
+    @Test func removesHopByHopFieldsButNotThoseNamedByConnection() {
+        // As HAProxy 2.6: a field named by a Connection token is forwarded, and so is the Connection
+        // field's own token for it; close and keep-alive are the proxy's to state.
         let (head, framing) = MessageRewriting.serverRequestHead(
             for: request([("Host", "a"), ("Connection", "keep-alive, X-Secret"), ("X-Secret", "1"),
                           ("Keep-Alive", "timeout=5"), ("TE", "gzip"), ("Proxy-Connection", "x"),
                           ("Accept", "*/*")]),
             framing: .none, forwardFor: nil, clientAddress: "10.0.0.1", clientAddressBytes: [10, 0, 0, 1],
             closeServerSide: false, upgrade: false)
-        #expect(names(head) == ["host", "accept"])
+        #expect(names(head) == ["host", "connection", "x-secret", "accept"])
+        #expect(head.fields.values(named: "connection") == ["X-Secret"])
         #expect(framing == .none)
         #expect(head.version == .http1_1)
+    }
+
+    @Test func aConnectionTokenNeverRemovesHostOrFraming() {
+        let (head, framing) = MessageRewriting.serverRequestHead(
+            for: HTTPRequestHead(method: "POST", target: "/", version: .http1_1, fields: [
+                HTTPField("Host", "a"), HTTPField("Connection", "Host, Content-Length, close"),
+                HTTPField("Content-Length", "3"),
+            ]),
+            framing: .contentLength(3), forwardFor: nil, clientAddress: nil, clientAddressBytes: nil,
+            closeServerSide: true, upgrade: false)
+        #expect(head.fields == [HTTPField("Host", "a"), HTTPField("Connection", "Host, Content-Length"),
+                                HTTPField("content-length", "3"), HTTPField("connection", "close")])
+        #expect(framing == .contentLength)
     }
 
     @Test func keepsOnlyTheTrailersTokenOfTE() {

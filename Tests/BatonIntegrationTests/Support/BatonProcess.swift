@@ -21,7 +21,8 @@ final class BatonProcess: @unchecked Sendable {
     /// line), which checks that an expectation is HAProxy's. With HAProxy 2.6 the tests that
     /// fail are, by design: Baton's own -v/-W behaviour and examples/; the framing cases where
     /// Baton is stricter than HAProxy (CL+TE, obs-fold, bare LF, unknown transfer-coding, 431);
-    /// removal of headers named by Connection; and httplog's %B, which HAProxy 2.6 counts from
+    /// removal of response headers named by Connection (and of Keep-Alive, Proxy-Connection,
+    /// Trailer and a stray Upgrade in requests); and httplog's %B, which HAProxy 2.6 counts from
     /// its internal message form rather than the bytes the client received.
     static var binaryPath: String {
         if let override = ProcessInfo.processInfo.environment["BATON_BINARY"], !override.isEmpty {
