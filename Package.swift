@@ -54,7 +54,7 @@ let package = Package(
         ]),
         .testTarget(name: "BatonBalancingTests", dependencies: ["BatonBalancing", "BatonConfig"]),
         .testTarget(name: "BatonProxyTests", dependencies: [
-            "BatonProxy", "BatonConfig", "BatonHTTP1",
+            "BatonProxy", "BatonConfig", "BatonHTTP1", "BatonRules",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),

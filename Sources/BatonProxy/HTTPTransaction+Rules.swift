@@ -232,7 +232,7 @@ extension HTTPTransaction: RuleSubject {
 
 /// Renders the responses rules make: `deny`/`return` replies, redirects, auth challenges.
 enum LocalResponseRenderer {
-    static func render(_ response: LocalResponse, errorPages: ErrorPages, subject: any RuleSubject) -> PreparedResponse {
+    static func render(_ response: LocalResponse, errorPages: ErrorPages, subject: (any RuleSubject)?) -> PreparedResponse {
         var body: [UInt8]
         switch response.body {
         case .errorPage:
@@ -244,12 +244,12 @@ enum LocalResponseRenderer {
             return PreparedResponse(status: response.status, bytes: ByteBuffer(bytes: bytes))
         case .empty: body = []
         case .text(let text): body = Array(text.utf8)
-        case .logFormat(let format): body = Array(format.evaluate(subject).utf8)
+        case .logFormat(let format): body = Array((subject.map(format.evaluate) ?? format.constantText ?? "").utf8)
         case .file(let bytes, false): body = bytes
         }
         var head = "HTTP/1.1 \(response.status) \(ErrorPages.reasonPhrase(response.status))\r\n"
         for (name, value) in response.headers {
-            head += "\(name): \(value.evaluate(subject))\r\n"
+            head += "\(name): \(subject.map(value.evaluate) ?? value.constantText ?? "")\r\n"
         }
         head += "content-length: \(body.count)\r\n"
         if let contentType = response.contentType, !body.isEmpty {

@@ -1,3 +1,4 @@
+import BatonRules
 import BatonCore
 import Testing
 @testable import BatonConfig
@@ -77,9 +78,9 @@ struct CompleteConfigurationTests {
         ])
         #expect(www.maxConnections == 500)
         #expect(www.monitorURI == "/healthz")
-        #expect(www.httpRequestReturns == [
-            HTTPReturn(status: 200, contentType: "text/plain", body: .string("pong"),
-                       location: .init(file: "t.cfg", line: 24)),
+        #expect(www.httpRequestRules == [
+            HTTPRule(action: .returnResponse(LocalResponse(status: 200, contentType: "text/plain", body: .text("pong"))),
+                     condition: nil, location: .init(file: "t.cfg", line: 24)),
         ])
         #expect(www.defaultBackend == "app")
         #expect(www.defaultBackendLocation == SourceLocation(file: "t.cfg", line: 25))

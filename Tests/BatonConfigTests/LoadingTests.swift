@@ -1,3 +1,4 @@
+import BatonRules
 import Foundation
 import Testing
 @testable import BatonConfig
@@ -71,8 +72,9 @@ struct LoadingTests {
                 timeout client 1s
                 http-request return status 200 content-type application/json file \(path)
             """)])
-        #expect(result.configuration?.proxies.first?.httpRequestReturns.first?.body
-            == .file(path: path, contents: Array("{\"ok\":true}".utf8)))
+        #expect(result.configuration?.proxies.first?.httpRequestRules.first?.action
+            == .returnResponse(LocalResponse(status: 200, contentType: "application/json",
+                                             body: .file(Array("{\"ok\":true}".utf8), isFullResponse: false))))
     }
 
     @Test func filesAndDirectoriesMix() throws {

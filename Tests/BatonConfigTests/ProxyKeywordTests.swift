@@ -1,5 +1,6 @@
 import Testing
 @testable import BatonConfig
+import BatonRules
 
 @Suite("proxy keywords: bad input gives HAProxy's diagnostics")
 struct ProxyKeywordTests {
@@ -39,7 +40,6 @@ struct ProxyKeywordTests {
             "config : parsing [t.cfg:14] : 'monitor-uri' not allowed because backend 'be' has no frontend capability.",
             "config : parsing [t.cfg:15] : 'option httplog' not allowed because backend 'be' has no frontend capability.",
             "config : parsing [t.cfg:16] : 'timeout client' not allowed because backend 'be' has no frontend capability.",
-            "config : parsing [t.cfg:17] : 'http-request return' conditions ('if'/'unless') are not supported by Baton yet.",
         ])
     }
 
@@ -191,12 +191,11 @@ struct ProxyKeywordTests {
             "config : parsing [t.cfg:3] : \(prefix)a content type must be defined when non-empty payload is configured.",
             "config : parsing [t.cfg:4] : \(prefix)unexpected 'file' argument, 'string' already defined.",
             "config : parsing [t.cfg:5] : \(prefix)error opening file '/nonexistent/file'.",
-            "config : parsing [t.cfg:6] : 'http-request return' argument 'lf-string' is not supported by Baton yet.",
+            "config : parsing [t.cfg:6] : \(prefix)a content type must be defined when non-empty payload is configured.",
             "config : parsing [t.cfg:7] : \(prefix)unexpected argument 'foo'.",
             "config : parsing [t.cfg:8] : \(prefix)No body expected for 204 responses.",
             "config : parsing [t.cfg:9] : \(prefix)'status' expects <status_code> as argument.",
-            "config : parsing [t.cfg:10] : 'http-request set-header' is not supported by Baton yet.",
-            "config : parsing [t.cfg:11] : unknown 'http-request' action 'foo'",
+            "config : parsing [t.cfg:11] : 'http-request' expects \(HTTPRuleParser.requestActions.map { "'\($0)'" }.joined(separator: ", ")), but got 'foo'.",
         ])
     }
 
@@ -206,6 +205,7 @@ struct ProxyKeywordTests {
                 stats enable
                 acl is_api path_beg /api
                 use_backend api if is_api
+                tcp-request content accept
                 http-check expect status 200
                 timeou client 5s
                 balanse roundrobin
@@ -213,12 +213,12 @@ struct ProxyKeywordTests {
             """)
         #expect(result.alerts == [
             "config : parsing [t.cfg:2] : 'stats' is not supported by Baton yet.",
-            "config : parsing [t.cfg:3] : 'acl' is not supported by Baton yet.",
-            "config : parsing [t.cfg:4] : 'use_backend' is not supported by Baton yet.",
-            "config : parsing [t.cfg:5] : 'http-check' is not supported by Baton yet.",
-            "config : parsing [t.cfg:6] : unknown keyword 'timeou' in 'listen' section; did you mean 'timeout' maybe ?",
-            "config : parsing [t.cfg:7] : unknown keyword 'balanse' in 'listen' section; did you mean 'balance' maybe ?",
-            "config : parsing [t.cfg:8] : unknown keyword 'frobnicate' in 'listen' section",
+            "config : parsing [t.cfg:5] : 'tcp-request' is not supported by Baton yet.",
+            "config : parsing [t.cfg:6] : 'http-check' is not supported by Baton yet.",
+            "config : parsing [t.cfg:7] : unknown keyword 'timeou' in 'listen' section; did you mean 'timeout' maybe ?",
+            "config : parsing [t.cfg:8] : unknown keyword 'balanse' in 'listen' section; did you mean 'balance' maybe ?",
+            "config : parsing [t.cfg:9] : unknown keyword 'frobnicate' in 'listen' section",
+            "config : parsing [t.cfg:4] : Proxy 'li': unable to find required use_backend: 'api'.",
         ])
     }
 

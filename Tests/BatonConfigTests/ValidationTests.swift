@@ -1,3 +1,4 @@
+import BatonRules
 import Testing
 @testable import BatonConfig
 
@@ -121,7 +122,7 @@ struct ValidationTests {
         let configuration = try #require(result.configuration)
         #expect(configuration.proxy(named: "fe")?.forwardFor == nil)
         #expect(configuration.proxy(named: "fe")?.monitorURI == nil)
-        #expect(configuration.proxy(named: "fe")?.httpRequestReturns == [])
+        #expect(configuration.proxy(named: "fe")?.httpRequestRules == [])
         #expect(configuration.proxy(named: "web")?.forwardFor == ForwardFor())
     }
 }

@@ -1,3 +1,4 @@
+import BatonRules
 import BatonConfig
 import BatonHTTP1
 import Testing
@@ -199,9 +200,8 @@ private func names(_ head: HTTPRequestHead) -> [String] { head.fields.map { $0.n
     }
 
     @Test func httpRequestReturnStatesLengthAndType() {
-        let rule = HTTPReturn(status: 200, contentType: "text/plain", body: .string("hi\n"),
-                              location: .init(file: "t", line: 1))
-        #expect(String(buffer: PreparedResponse(httpReturn: rule).bytes)
+        let rule = LocalResponse(status: 200, contentType: "text/plain", body: .text("hi\n"))
+        #expect(String(buffer: LocalResponseRenderer.render(rule, errorPages: ErrorPages(), subject: nil).bytes)
             == "HTTP/1.1 200 OK\r\ncontent-length: 3\r\ncontent-type: text/plain\r\n\r\nhi\n")
     }
 }
