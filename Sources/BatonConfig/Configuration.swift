@@ -87,6 +87,14 @@ public struct Proxy: Sendable {
     public var httpResponseRules: [HTTPRule] = []
     /// `redirect` lines, evaluated after the `http-request` rules, as in HAProxy.
     public var redirectRules: [HTTPRule] = []
+    /// `tcp-request connection` (and `session`) rules, run when a connection is accepted.
+    public var tcpRequestConnectionRules: [TCPRule] = []
+    /// `tcp-request content` rules, run before routing (and before `http-request` in HTTP mode).
+    public var tcpRequestContentRules: [TCPRule] = []
+    /// `tcp-request inspect-delay`.
+    public var inspectDelay: Duration?
+    /// `stick-table`: the table this proxy declares, named after it.
+    public var stickTable: StickTableDefinition?
     public var timeouts = Timeouts()
     public var forwardFor: ForwardFor?
     public var httpConnectionMode: HTTPConnectionMode = .keepAlive

@@ -21,6 +21,16 @@ enum RuleKeywords {
                      "location|prefix|scheme TARGET [code N] [options] [if|unless COND]") { draft, ctx in
             parseRedirect(&draft, &ctx)
         },
+        ProxyKeyword("tcp-request", [.frontend, .listen, .backend],
+                     "connection|session|content accept|reject|track-scN|set-var [if|unless COND], inspect-delay T") {
+            draft, ctx in
+            parseTCPRequest(&draft, &ctx)
+        },
+        ProxyKeyword("stick-table", [.frontend, .listen, .backend],
+                     "type ip|ipv6|integer|string|binary size N [expire T] [store COUNTERS]: per-key counters") {
+            draft, ctx in
+            parseStickTable(&draft, &ctx)
+        },
         ProxyKeyword("use_backend", [.frontend, .listen],
                      "BACKEND [if|unless COND]: switch to BACKEND (a name or a log-format) when COND") { draft, ctx in
             parseUseBackend(&draft, &ctx)
@@ -28,6 +38,10 @@ enum RuleKeywords {
     ]
 
     static let environment = SampleExpressionParser.Environment { path in FileReading.contents(of: path) }
+
+    static func environment(for draft: ProxyDraft) -> SampleExpressionParser.Environment {
+        SampleExpressionParser.Environment(proxyName: draft.proxy.name) { path in FileReading.contents(of: path) }
+    }
 
     private static func parseACL(_ draft: inout ProxyDraft, _ ctx: inout ParseContext) {
         guard let name = ctx.line.argument(0) else {
@@ -40,7 +54,7 @@ enum RuleKeywords {
         }
         var warnings: [String] = []
         do {
-            let term = try ACLParser.parseTerm(ctx.line.arguments.dropFirst(), environment: environment,
+            let term = try ACLParser.parseTerm(ctx.line.arguments.dropFirst(), environment: environment(for: draft),
                                                warnings: &warnings)
             draft.proxy.acls[name, default: ACL(name: name, terms: [])].terms.append(term)
         } catch {
@@ -57,7 +71,7 @@ enum RuleKeywords {
             ctx.alert("'\(keyword)' expects an action.")
             return
         }
-        var context = HTTPRuleParser.Context(acls: draft.proxy.acls, environment: environment)
+        var context = HTTPRuleParser.Context(acls: draft.proxy.acls, environment: environment(for: draft))
         do {
             let rule = try HTTPRuleParser.parse(direction, words, location: ctx.location, context: &context)
             if direction == .request {
@@ -74,7 +88,7 @@ enum RuleKeywords {
     }
 
     private static func parseRedirect(_ draft: inout ProxyDraft, _ ctx: inout ParseContext) {
-        var context = HTTPRuleParser.Context(acls: draft.proxy.acls, environment: environment)
+        var context = HTTPRuleParser.Context(acls: draft.proxy.acls, environment: environment(for: draft))
         do {
             let rule = try HTTPRuleParser.parse(.request, ["redirect"] + ctx.line.arguments, location: ctx.location,
                                                 context: &context)
@@ -93,6 +107,166 @@ enum RuleKeywords {
         for warning in context.warnings { ctx.warning(warning) }
     }
 
+    private static func parseTCPRequest(_ draft: inout ProxyDraft, _ ctx: inout ParseContext) {
+        guard let layerWord = ctx.line.argument(0) else {
+            ctx.alert("'tcp-request' expects 'connection', 'session', 'content' or 'inspect-delay'.")
+            return
+        }
+        if layerWord == "inspect-delay" {
+            guard let text = ctx.line.argument(1), let value = TimeValue.parse(text) else {
+                ctx.alert("'tcp-request inspect-delay' expects a positive delay in milliseconds, in \(draft.typeAndName)")
+                return
+            }
+            if ctx.tooManyArguments(max: 2) { return }
+            draft.proxy.inspectDelay = value
+            return
+        }
+        guard let layer = TCPRule.Layer(rawValue: layerWord) else {
+            ctx.alert("'tcp-request' expects 'inspect-delay', 'connection', 'session' or 'content' in \(draft.typeAndName) (got '\(layerWord)').")
+            return
+        }
+        if layer != .content && !draft.kind.capabilities.contains(.frontend) {
+            ctx.alert("\(draft.typeAndName) : 'tcp-request \(layer.rawValue)' is only allowed in 'frontend', 'listen' or 'defaults' sections.")
+            return
+        }
+        var warnings: [String] = []
+        do {
+            let rule = try TCPRuleParser.parse(layer, ctx.line.arguments.dropFirst(), location: ctx.location,
+                                               acls: draft.proxy.acls, environment: environment(for: draft),
+                                               warnings: &warnings)
+            if layer == .content {
+                draft.proxy.tcpRequestContentRules.append(rule)
+            } else {
+                draft.proxy.tcpRequestConnectionRules.append(rule)
+            }
+        } catch {
+            ctx.alert("\(error)")
+        }
+        for warning in warnings { ctx.warning(warning) }
+    }
+
+    private static func parseStickTable(_ draft: inout ProxyDraft, _ ctx: inout ParseContext) {
+        if draft.proxy.stickTable != nil {
+            ctx.alert("\(draft.typeAndName) : only one stick-table per proxy is allowed.")
+            return
+        }
+        let words = Array(ctx.line.arguments)
+        var keyType: StickTableDefinition.KeyType?
+        var length = 32
+        var size: Int?
+        var expire: Duration?
+        var stored: [StickTableDefinition.Datum] = []
+        var index = 0
+        func value() -> String? {
+            index += 1
+            return index < words.count ? words[index] : nil
+        }
+        while index < words.count {
+            let word = words[index]
+            switch word {
+            case "type":
+                guard let text = value(), let type = StickTableDefinition.KeyType(rawValue: text) else {
+                    ctx.alert("stick-table: unknown type '\(index < words.count ? words[index] : "")' in \(draft.typeAndName).")
+                    return
+                }
+                keyType = type
+            case "len":
+                guard let text = value(), let number = Parse.integer(text), number > 0 else {
+                    ctx.alert("stick-table: 'len' expects a positive integer in \(draft.typeAndName).")
+                    return
+                }
+                length = number
+            case "size":
+                guard let text = value(), let number = parseSize(text) else {
+                    ctx.alert("stick-table: 'size' expects a positive integer (with an optional k, m or g) in \(draft.typeAndName).")
+                    return
+                }
+                size = number
+            case "expire":
+                guard let text = value(), let duration = TimeValue.parse(text) else {
+                    ctx.alert("stick-table: 'expire' expects a delay in \(draft.typeAndName).")
+                    return
+                }
+                expire = duration
+            case "nopurge":
+                break
+            case "store":
+                guard let text = value() else {
+                    ctx.alert("stick-table: 'store' expects data types in \(draft.typeAndName).")
+                    return
+                }
+                for item in text.split(separator: ",") {
+                    guard let datum = parseDatum(String(item)) else {
+                        ctx.alert("stick-table: unknown data type '\(item)' in \(draft.typeAndName).")
+                        return
+                    }
+                    stored.append(datum)
+                }
+            case "peers", "srvkey", "write-to", "recv-only":
+                ctx.alert(ParseContext.notSupported("stick-table \(word)"))
+                return
+            default:
+                ctx.alert("stick-table: unknown argument '\(word)' in \(draft.typeAndName).")
+                return
+            }
+            index += 1
+        }
+        guard let keyType else {
+            ctx.alert("stick-table: missing type in \(draft.typeAndName).")
+            return
+        }
+        guard let size, size > 0 else {
+            ctx.alert("stick-table: missing size in \(draft.typeAndName).")
+            return
+        }
+        draft.proxy.stickTable = StickTableDefinition(name: draft.proxy.name, keyType: keyType, keyLength: length,
+                                                       size: size, expire: expire, stored: stored)
+    }
+
+    private static func parseSize(_ text: String) -> Int? {
+        var digits = text
+        var multiplier = 1
+        switch text.last {
+        case "k", "K": multiplier = 1000
+        case "m", "M": multiplier = 1_000_000
+        case "g", "G": multiplier = 1_000_000_000
+        default: break
+        }
+        if multiplier > 1 { digits.removeLast() }
+        return Parse.integer(digits).map { $0 * multiplier }
+    }
+
+    private static func parseDatum(_ text: String) -> StickTableDefinition.Datum? {
+        var name = text
+        var period: Int64 = 0
+        if let open = text.firstIndex(of: "("), text.hasSuffix(")") {
+            name = String(text[..<open])
+            let inner = String(text[text.index(after: open)..<text.index(before: text.endIndex)])
+            guard let duration = TimeValue.parse(inner), duration > .zero else { return nil }
+            period = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        }
+        let needsPeriod = name.hasSuffix("_rate")
+        if needsPeriod != (period > 0) { return nil }
+        switch name {
+        case "conn_cur": return .connCurrent
+        case "conn_cnt": return .connCount
+        case "conn_rate": return .connRate(period)
+        case "sess_cnt": return .sessCount
+        case "sess_rate": return .sessRate(period)
+        case "http_req_cnt": return .httpRequestCount
+        case "http_req_rate": return .httpRequestRate(period)
+        case "http_err_cnt": return .httpErrorCount
+        case "http_err_rate": return .httpErrorRate(period)
+        case "gpc0": return .gpc0
+        case "gpc0_rate": return .gpc0Rate(period)
+        case "gpc1": return .gpc1
+        case "gpc1_rate": return .gpc1Rate(period)
+        case "bytes_in_cnt": return .bytesInCount
+        case "bytes_out_cnt": return .bytesOutCount
+        default: return nil
+        }
+    }
+
     private static func parseUseBackend(_ draft: inout ProxyDraft, _ ctx: inout ParseContext) {
         guard let name = ctx.line.argument(0) else {
             ctx.alert("'use_backend' expects a backend name.")
@@ -107,7 +281,7 @@ enum RuleKeywords {
             var warnings: [String] = []
             do {
                 condition = try ACLParser.parseCondition(unless: word == "unless", ctx.line.arguments.dropFirst(2),
-                                                         known: draft.proxy.acls, environment: environment,
+                                                         known: draft.proxy.acls, environment: environment(for: draft),
                                                          warnings: &warnings)
             } catch {
                 ctx.alert("error detected while parsing switching rule : \(error).")
@@ -118,7 +292,7 @@ enum RuleKeywords {
         let target: BackendSwitchingRule.Target
         if name.contains("%") {
             do {
-                target = .dynamic(try LogFormat.parse(name, environment: environment))
+                target = .dynamic(try LogFormat.parse(name, environment: environment(for: draft)))
             } catch {
                 ctx.alert("failed to parse log-format string <\(name)> : \(error)")
                 return

@@ -39,7 +39,7 @@ enum UnsupportedKeywords {
         "load-server-state-from-file", "log-format", "log-format-sd", "log-steps", "log-tag",
         "max-keep-alive-queue", "max-session-srv-conns", "monitor", "persist", "quic-initial", "rate-limit",
         "retry-on", "server-state-file-name", "server-template", "source", "srvtcpka-cnt",
-        "srvtcpka-idle", "srvtcpka-intvl", "stats", "stick", "stick-table", "tcp-check", "tcp-request",
+        "srvtcpka-idle", "srvtcpka-intvl", "stats", "stick", "tcp-check",
         "tcp-response", "unique-id-format", "unique-id-header", "use-fcgi-app", "use-server", 
     ]
 

@@ -18,6 +18,7 @@ enum Validation {
             checkBinds(proxy, into: &diagnostics)
             checkDefaultBackend(proxy, among: proxies, into: &diagnostics)
             checkSwitchingRules(proxy, among: proxies, into: &diagnostics)
+            checkStickTables(proxy, among: proxies, into: &diagnostics)
             checkTimeouts(proxy, into: &diagnostics)
         }
         return (Configuration(global: global, proxies: proxies), diagnostics)
@@ -119,6 +120,30 @@ enum Validation {
         for i in proxy.httpResponseRules.indices { proxy.httpResponseRules[i].condition?.resolve(acls) }
         for i in proxy.redirectRules.indices { proxy.redirectRules[i].condition?.resolve(acls) }
         for i in proxy.backendSwitchingRules.indices { proxy.backendSwitchingRules[i].condition?.resolve(acls) }
+        for i in proxy.tcpRequestConnectionRules.indices { proxy.tcpRequestConnectionRules[i].condition?.resolve(acls) }
+        for i in proxy.tcpRequestContentRules.indices { proxy.tcpRequestContentRules[i].condition?.resolve(acls) }
+    }
+
+    /// Each `track-sc*` must name a proxy that declares a `stick-table`.
+    private static func checkStickTables(_ proxy: Proxy, among proxies: [Proxy], into diagnostics: inout [Diagnostic]) {
+        var tracked: [(String?, SourceLocation, String)] = []
+        for rule in proxy.httpRequestRules {
+            if case .trackCounter(let index, _, let table) = rule.action {
+                tracked.append((table, rule.location, "http-request track-sc\(index)"))
+            }
+        }
+        for rule in proxy.tcpRequestConnectionRules + proxy.tcpRequestContentRules {
+            if case .trackCounter(let index, _, let table) = rule.action {
+                tracked.append((table, rule.location, "tcp-request \(rule.layer.rawValue) track-sc\(index)"))
+            }
+        }
+        for (table, location, keyword) in tracked {
+            let name = table ?? proxy.name
+            if !proxies.contains(where: { $0.name == name && $0.stickTable != nil }) {
+                diagnostics.append(.alert("Proxy '\(proxy.name)': unable to find table '\(name)' referenced by "
+                                          + "'\(keyword)'.", at: location))
+            }
+        }
     }
 
     /// Each `use_backend` naming a backend must find it, as HAProxy checks `default_backend`.

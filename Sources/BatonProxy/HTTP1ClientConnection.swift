@@ -327,6 +327,8 @@ final class ClientConnection {
     let localPort: Int
     /// `sess.` variables: they live as long as the client connection.
     var sessionVariables = VariableStore()
+    /// Stick counters tracked by `tcp-request connection` rules, released when it closes.
+    var trackedCounters = TrackedCounters()
     let acceptedAt: NIODeadline
     let acceptedAtWallMicroseconds: Int64
     var bytesIn = 0

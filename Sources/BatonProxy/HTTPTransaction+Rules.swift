@@ -9,6 +9,12 @@ extension HTTPTransaction {
     /// Runs a proxy's `http-request` rules, then its `redirect` rules, as HAProxy's
     /// `http_process_req_common` does. Returns true when a rule answered the request.
     func runRequestRules(of proxy: Proxy, errorPages: ErrorPages) -> Bool {
+        if !proxy.tcpRequestContentRules.isEmpty, proxy.tcpRequestContentRules.run(self) == .reject {
+            // HAProxy closes the connection without a response.
+            frontend.counters.connectionDenied()
+            fail(.abort(TransactionError(.blockedByProxy, .client, .request)))
+            return true
+        }
         if !proxy.httpRequestRules.isEmpty {
             switch proxy.httpRequestRules.run(on: .request, self) {
             case .proceed, .allow: break
@@ -32,16 +38,7 @@ extension HTTPTransaction {
     /// (a dynamic name that matches no backend falls through to the next rule, as in
     /// HAProxy), else `default_backend`.
     func chooseBackend() -> BackendRuntime? {
-        for rule in frontend.switchingRules {
-            if let condition = rule.condition, !condition.isSatisfied(by: self) { continue }
-            switch rule.target {
-            case .resolved(let backend):
-                return backend
-            case .dynamic(let format):
-                if let backend = generation.backends[format.evaluate(self)] { return backend }
-            }
-        }
-        return frontend.defaultBackend
+        frontend.chooseBackend(for: self, in: generation)
     }
 
     /// Carries out a final verdict of request rules with a local response.
@@ -187,6 +184,9 @@ extension HTTPTransaction: RuleSubject {
     var backendName: String? { backend?.name }
     var serverName: String? { server?.name }
     var isFirstRequest: Bool { !mayReuseIdleConnection }
+    var isHTTP: Bool { true }
+
+    func stickTable(named name: String) -> StickTable? { generation.stickTables[name] }
 
     func usableServers(backend name: String?) -> Int? {
         guard let target = name.map({ generation.backends[$0] }) ?? backend else { return nil }

@@ -57,6 +57,8 @@ final class HTTPTransaction {
     var response: HTTPResponseHead?
     /// `unique-id`, made on first use.
     var generatedUniqueID: String?
+    /// Stick counters: the connection's, plus those `http-request track-sc*` adds.
+    var trackedCounters: TrackedCounters
     /// Counted in the backend's current sessions until released.
     private var holdsBackendSlot = false
 
@@ -67,6 +69,7 @@ final class HTTPTransaction {
         let backend = frontend.defaultBackend
         self.request = request
         self.receivedRequest = request
+        self.trackedCounters = connection.trackedCounters
         self.requestFraming = framing
         self.client = client
         self.generation = generation
@@ -106,6 +109,7 @@ final class HTTPTransaction {
     /// Decides where the request goes and starts it on its way.
     func start() {
         frontend.counters.requestReceived()
+        if !trackedCounters.isEmpty { trackedCounters.countRequest() }
         if let uri = frontend.config.monitorURI, MessageRewriting.matchesMonitorURI(request.target, uri) {
             record.backendName = frontend.name
             isMonitorRequest = true
@@ -253,6 +257,10 @@ final class HTTPTransaction {
         guard !isOver else { return }
         client = nil
         if let error { record.terminationState = error.httpTerminationState }
+        if !trackedCounters.isEmpty {
+            if (400..<500).contains(record.status) { trackedCounters.countError() }
+            trackedCounters.releaseAll(byConnection: false)
+        }
         if let connect { record.retries = connect.retries }
         retryTask?.cancel()
         retryTask = nil

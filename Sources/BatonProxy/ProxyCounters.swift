@@ -8,6 +8,7 @@ public final class ProxyCounters: Sendable {
     private let requests = Atomic<Int>(0)
     private let responses5xx = Atomic<Int>(0)
     private let denied = Atomic<Int>(0)
+    private let deniedConnections = Atomic<Int>(0)
     private let bytesIn = Atomic<Int>(0)
     private let bytesOut = Atomic<Int>(0)
 
@@ -35,6 +36,10 @@ public final class ProxyCounters: Sendable {
     /// A request refused by `http-request deny` or `tarpit` (`dreq`).
     public func requestDenied() { denied.add(1, ordering: .relaxed) }
     public var deniedRequests: Int { denied.load(ordering: .relaxed) }
+
+    /// A connection refused by `tcp-request connection|content reject` (`dcon`).
+    public func connectionDenied() { deniedConnections.add(1, ordering: .relaxed) }
+    public var deniedConnectionCount: Int { deniedConnections.load(ordering: .relaxed) }
 
     public func responseSent(status: Int) {
         if status >= 500 { responses5xx.add(1, ordering: .relaxed) }

@@ -2,6 +2,7 @@ import BatonBalancing
 import BatonConfig
 import BatonHTTP1
 import BatonObservability
+import BatonRules
 import NIOCore
 import Synchronization
 
@@ -12,6 +13,8 @@ public final class ProxyGeneration: Sendable {
     public let configuration: Configuration
     public let frontends: [FrontendRuntime]
     public let backends: [String: BackendRuntime]
+    /// `stick-table`s by the name of the proxy declaring them.
+    public let stickTables: [String: StickTable]
     /// Connections open across the whole process (`%ac`), and `global maxconn`.
     let processConnections = Atomic<Int>(0)
     /// The field lines a request or response head (or trailer section) may have: `tune.http.maxhdr` less the
@@ -28,6 +31,11 @@ public final class ProxyGeneration: Sendable {
             backends[proxy.name] = try BackendRuntime(config: proxy)
         }
         self.backends = backends
+        var tables: [String: StickTable] = [:]
+        for proxy in configuration.proxies {
+            if let definition = proxy.stickTable { tables[proxy.name] = StickTable(definition: definition) }
+        }
+        self.stickTables = tables
         self.frontends = configuration.frontends.map { proxy in
             FrontendRuntime(config: proxy,
                             defaultBackend: proxy.effectiveDefaultBackend.flatMap { backends[$0] },

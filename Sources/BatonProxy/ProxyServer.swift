@@ -1,4 +1,5 @@
 import BatonConfig
+import BatonRules
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -109,14 +110,26 @@ public final class ProxyServer: Sendable {
                 }
             }
             .childChannelInitializer { [self] channel in
+                let connection = ClientConnection(remote: channel.remoteAddress, local: channel.localAddress)
                 channel.closeFuture.whenComplete { _ in
                     generation.connectionClosed()
                     frontend.counters.sessionEnded()
                     self.connectionClosed()
+                    if !connection.trackedCounters.isEmpty { connection.trackedCounters.releaseAll(byConnection: true) }
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try Self.configureClientChannel(channel)
-                    let connection = ClientConnection(remote: channel.remoteAddress, local: channel.localAddress)
+                    // `tcp-request connection` rules: a rejected connection is closed at once,
+                    // without a log line, as HAProxy does.
+                    if !frontend.config.tcpRequestConnectionRules.isEmpty {
+                        let subject = ConnectionRuleSubject(connection: connection, frontend: frontend,
+                                                            generation: generation)
+                        if frontend.config.tcpRequestConnectionRules.run(subject) == .reject {
+                            frontend.counters.connectionDenied()
+                            channel.close(promise: nil)
+                            return
+                        }
+                    }
                     frontend.logConnection(connection, channel: channel)
                     switch frontend.config.mode {
                     case .http:

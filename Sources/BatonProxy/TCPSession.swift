@@ -39,13 +39,26 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
         self.connection = connection
     }
 
-    var backend: BackendRuntime? { frontend.defaultBackend }
+    /// Chosen when the session starts, by the frontend's routing.
+    var backend: BackendRuntime?
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         eventLoop = context.eventLoop
         clientTimer = InactivityTimer(eventLoop: context.eventLoop)
         armClientTimeout()
+        if frontend.config.tcpRequestContentRules.isEmpty && frontend.switchingRules.isEmpty {
+            backend = frontend.defaultBackend
+        } else {
+            let subject = ConnectionRuleSubject(connection: connection, frontend: frontend, generation: generation)
+            if frontend.config.tcpRequestContentRules.run(subject) == .reject {
+                frontend.counters.connectionDenied()
+                ending = .init(.blockedByProxy, .client, .request)
+                finish()
+                return
+            }
+            backend = frontend.chooseBackend(for: subject, in: generation)
+        }
         guard let backend else {
             ending = .init(.blockedByProxy, .client, .connect)
             finish()

@@ -163,6 +163,7 @@ enum FetchTable {
             }
             return (.random(range: value), [])
         }
+        addStickCounterFetches(to: &table)
         return table
     }()
 

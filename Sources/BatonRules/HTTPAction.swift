@@ -102,6 +102,8 @@ public enum HTTPAction: Sendable, Hashable {
     case setLogLevel(String)
     case capture(SampleExpression, length: Int)
     case trackCounter(index: Int, key: SampleExpression, table: String?)
+    /// `sc-inc-gpc0(N)`: increments a general purpose counter of a tracked entry.
+    case incrementGPC(slot: Int, counter: StickCounterName)
     case doLog
 
     /// Whether the action ends the evaluation of its rule set.
@@ -143,7 +145,8 @@ public struct HTTPRule: Sendable, Hashable {
         case .auth: return "auth"
         case .setLogLevel: return "set-log-level"
         case .capture: return "capture"
-        case .trackCounter: return "track-sc"
+        case .trackCounter(let index, _, _): return "track-sc\(index)"
+        case .incrementGPC(_, let counter): return counter == .incrementGPC0 ? "sc-inc-gpc0" : "sc-inc-gpc1"
         case .doLog: return "do-log"
         }
     }
@@ -280,7 +283,11 @@ enum HTTPActionRunner {
         case .auth(let realm, let users):
             if let users, users.authorizes(subject) { return nil }
             return .authenticate(realm: realm ?? subject.backendName ?? subject.frontendName)
-        case .setLogLevel, .capture, .trackCounter, .doLog:
+        case .trackCounter(let index, let key, let table):
+            StickTracking.track(slot: index, key: key, table: table, subject, byConnection: false)
+        case .incrementGPC(let slot, let counter):
+            if let tracked = subject.trackedCounters[slot] { _ = tracked.table.read(counter, of: tracked.entry) }
+        case .setLogLevel, .capture, .doLog:
             break
         }
         return nil

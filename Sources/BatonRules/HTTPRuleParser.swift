@@ -24,6 +24,7 @@ public enum HTTPRuleParser {
         "add-header", "allow", "del-header", "deny", "redirect", "replace-header", "replace-path", "replace-pathq",
         "replace-uri", "replace-value", "return", "set-header", "set-method", "set-path", "set-pathq", "set-query",
         "set-uri", "set-var", "set-var-fmt", "tarpit", "unset-var", "set-log-level", "capture",
+        "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1",
     ]
     public static let responseActions = [
         "add-header", "allow", "del-header", "deny", "redirect", "replace-header", "replace-value", "return",
@@ -234,6 +235,16 @@ private struct ActionArguments {
                 throw RuleError("unexpected log level '\(arguments[0])'.")
             }
             return .setLogLevel(arguments[0])
+        case "track-sc0", "track-sc1", "track-sc2":
+            return .trackCounter(index: Int(String(name.last!))!, key: try TrackParser.key(arguments, environment: environment),
+                                 table: try TrackParser.table(arguments, environment: environment))
+        case "sc-inc-gpc0", "sc-inc-gpc1":
+            let slot = word.firstIndex(of: "(").flatMap { Int(String(word[word.index(after: $0)])) }
+            guard let slot, (0...2).contains(slot) else {
+                throw RuleError("expects a stick counter between parentheses: '\(name)(<sc-id>)'.")
+            }
+            try exactly(0)
+            return .incrementGPC(slot: slot, counter: name == "sc-inc-gpc0" ? .incrementGPC0 : .incrementGPC1)
         case "capture":
             guard arguments.count == 3, arguments[1] == "len", let length = Int(arguments[2]), length > 0 else {
                 throw RuleError("expects <expression> 'len' <length>.")

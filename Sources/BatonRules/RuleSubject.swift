@@ -61,6 +61,15 @@ public protocol RuleSubject: AnyObject {
 
     /// A log-format alias (`%ci`, `%fp`, `%ID`, ...) at the time of evaluation.
     func logAlias(_ alias: LogAlias) -> String?
+
+    /// Whether the subject carries an HTTP request (`req.proto_http`, the `HTTP` ACL).
+    var isHTTP: Bool { get }
+
+    /// The stick counters `track-sc0..2` attached to this session or transaction.
+    var trackedCounters: TrackedCounters { get set }
+
+    /// The stick table a proxy declares, by the proxy's name.
+    func stickTable(named name: String) -> StickTable?
 }
 
 /// Variables set by `set-var`, keyed by their full name (`txn.user`).
@@ -138,4 +147,31 @@ public struct VariableName: Sendable, Hashable, CustomStringConvertible {
         case .txn, .req, .res, .check: subject.variables[fullName] = value
         }
     }
+}
+
+/// A subject without HTTP messages (a TCP connection, `tcp-request connection` rules): the
+/// message parts read as absent and edits do nothing.
+public extension RuleSubject {
+    func fieldCount(_ side: MessageSide) -> Int { 0 }
+    func fieldName(_ side: MessageSide, at index: Int) -> String { "" }
+    func fieldValue(_ side: MessageSide, at index: Int) -> String { "" }
+    func setFieldValue(_ side: MessageSide, at index: Int, to value: String) {}
+    func removeField(_ side: MessageSide, at index: Int) {}
+    func appendField(_ side: MessageSide, name: String, value: String) {}
+    var requestMethod: String {
+        get { "" }
+        set {}
+    }
+    var requestTarget: String {
+        get { "" }
+        set {}
+    }
+    var requestVersion: String { "" }
+    var requestBody: [UInt8]? { nil }
+    var responseStatus: Int? { nil }
+    var responseVersion: String? { nil }
+    func setResponseStatus(_ status: Int, reason: String?) {}
+    var uniqueID: String { "" }
+    func logAlias(_ alias: LogAlias) -> String? { nil }
+    var isHTTP: Bool { false }
 }

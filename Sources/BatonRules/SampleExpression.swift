@@ -53,8 +53,11 @@ public enum SampleExpressionParser {
     public struct Environment: Sendable {
         /// Reads a file for `map` converters; nil when it cannot be read.
         public var readFile: @Sendable (String) -> [UInt8]?
+        /// The proxy whose rules are parsed: its stick table is the default one.
+        public var proxyName: String?
 
-        public init(readFile: @escaping @Sendable (String) -> [UInt8]?) {
+        public init(proxyName: String? = nil, readFile: @escaping @Sendable (String) -> [UInt8]?) {
+            self.proxyName = proxyName
             self.readFile = readFile
         }
     }
@@ -80,7 +83,10 @@ public enum SampleExpressionParser {
             throw RuleError("unknown fetch method '\(fetchName)'\(hint)")
         }
         try FetchTable.checkCount(fetchArguments, definition, name: fetchName)
-        let (fetch, implicit) = try definition.build(fetchArguments)
+        var (fetch, implicit) = try definition.build(fetchArguments)
+        if case .stickCounter(let source, let counter, nil) = fetch {
+            fetch = .stickCounter(source, counter, proxyTable: environment.proxyName)
+        }
         var converters = implicit
         while position < bytes.count, bytes[position] != stopAt {
             guard bytes[position] == UInt8(ascii: ",") else { break }

@@ -37,6 +37,8 @@ public enum SampleFetch: Sendable, Hashable {
     case sslFrontend
     case alwaysTrue, alwaysFalse, protocolHTTP, requestLength, waitEnd
     case uniqueID
+    /// A stick-table counter; `proxyTable` is the table of the proxy the rule belongs to.
+    case stickCounter(StickSource, StickCounterName, proxyTable: String? = nil)
 
     /// The type of the sample, which decides the default matching method of an ACL.
     var outputType: SampleType {
@@ -52,6 +54,7 @@ public enum SampleFetch: Sendable, Hashable {
         case .requestBody: return .binary
         case .firstRequest, .sslFrontend, .alwaysTrue, .alwaysFalse, .protocolHTTP, .waitEnd: return .bool
         case .variable: return .any
+        case .stickCounter(_, let counter, _): return counter == .tracked ? .bool : .int
         case .constant(let value): return SampleType(value)
         }
     }
@@ -142,10 +145,13 @@ public enum SampleFetch: Sendable, Hashable {
         case .sslFrontend: return .bool(false)
         case .alwaysTrue: return .bool(true)
         case .alwaysFalse: return .bool(false)
-        case .protocolHTTP: return .bool(true)
+        case .protocolHTTP: return .bool(subject.isHTTP)
         case .requestLength: return .int(1)
         case .waitEnd: return .bool(true)
         case .uniqueID: return .string(subject.uniqueID)
+        case .stickCounter(let source, let counter, let proxyTable):
+            guard let value = source.read(counter, subject, proxyTable: proxyTable) else { return nil }
+            return counter == .tracked ? .bool(value != 0) : .int(value)
         }
     }
 }

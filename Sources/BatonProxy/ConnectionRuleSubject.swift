@@ -1,0 +1,65 @@
+import BatonBalancing
+import BatonConfig
+import BatonRules
+
+/// What `tcp-request` rules and TCP-mode routing see of a connection: addresses, proxies,
+/// variables and tracked counters, no HTTP message. Made only when such rules exist.
+final class ConnectionRuleSubject: RuleSubject {
+    let connection: ClientConnection
+    let frontend: FrontendRuntime
+    let generation: ProxyGeneration
+    var variables = VariableStore()
+
+    init(connection: ClientConnection, frontend: FrontendRuntime, generation: ProxyGeneration) {
+        self.connection = connection
+        self.frontend = frontend
+        self.generation = generation
+    }
+
+    var clientAddress: IPAddress? { connection.clientAddressBytes.flatMap { IPAddress(bytes: $0) } }
+    var clientPort: Int? { connection.clientPort }
+    var frontendAddress: IPAddress? { connection.localAddressBytes.flatMap { IPAddress(bytes: $0) } }
+    var frontendPort: Int? { connection.localPort }
+    var frontendName: String { frontend.name }
+    var backendName: String? { nil }
+    var serverName: String? { nil }
+    var isFirstRequest: Bool { true }
+
+    func usableServers(backend name: String?) -> Int? {
+        name.flatMap { generation.backends[$0] }.map { $0.selector.servers.filter(\.isUsable).count }
+    }
+
+    func backendConnections(backend name: String?) -> Int? {
+        name.flatMap { generation.backends[$0] }?.counters.currentSessions
+    }
+
+    var sessionVariables: VariableStore {
+        get { connection.sessionVariables }
+        set { connection.sessionVariables = newValue }
+    }
+
+    var trackedCounters: TrackedCounters {
+        get { connection.trackedCounters }
+        set { connection.trackedCounters = newValue }
+    }
+
+    func stickTable(named name: String) -> StickTable? { generation.stickTables[name] }
+}
+
+extension FrontendRuntime {
+    /// The frontend's one routing decision, for HTTP transactions and TCP sessions alike: the
+    /// first `use_backend` whose condition holds (a dynamic name matching no backend falls
+    /// through to the next rule, as in HAProxy), else `default_backend`.
+    func chooseBackend(for subject: any RuleSubject, in generation: ProxyGeneration) -> BackendRuntime? {
+        for rule in switchingRules {
+            if let condition = rule.condition, !condition.isSatisfied(by: subject) { continue }
+            switch rule.target {
+            case .resolved(let backend):
+                return backend
+            case .dynamic(let format):
+                if let backend = generation.backends[format.evaluate(subject)] { return backend }
+            }
+        }
+        return defaultBackend
+    }
+}
