@@ -111,11 +111,7 @@ private struct ActionArguments {
     }
 
     func format(_ text: String) throws -> LogFormat {
-        do {
-            return try LogFormat.parse(text, environment: environment)
-        } catch {
-            throw RuleError("failed to parse log-format string <\(text)> : \(error)")
-        }
+        try LogFormat.parse(text, environment: environment)
     }
 
     func regex(_ text: String) throws -> Regex {

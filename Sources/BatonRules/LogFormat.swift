@@ -150,8 +150,16 @@ public struct LogFormat: Sendable, Hashable, CustomStringConvertible {
             if bytes[i] == UInt8(ascii: "[") {
                 flushLiteral()
                 i += 1
-                let expression = try SampleExpressionParser.parse(bytes, &i, environment: environment,
+                let expressionStart = i
+                let expression: SampleExpression
+                do {
+                    expression = try SampleExpressionParser.parse(bytes, &i, environment: environment,
                                                                   stopAt: UInt8(ascii: "]"))
+                } catch {
+                    // HAProxy quotes the rest of the string from the expression on.
+                    let rest = String(decoding: bytes[expressionStart...], as: UTF8.self)
+                    throw RuleError("failed to parse sample expression <\(rest)> : \(error).")
+                }
                 guard i < bytes.count, bytes[i] == UInt8(ascii: "]") else {
                     throw RuleError("missing ']' after expression '\(expression.text)'")
                 }

@@ -1,0 +1,208 @@
+import Foundation
+import Testing
+
+/// ACLs, actions, routing and stick tables through the real `baton` binary, as a client and
+/// the servers see them. (The same rules against haproxy itself: `RulesDifferentialTests`.)
+@Suite("rules: routing, header rules, stick tables, tcp-request")
+struct RulesTests {
+    @Test("the operator's frontend: Host picks the backend; proxy headers are set only when absent")
+    func seedFrontend() async throws {
+        let serviceA = try await TestUpstream.start { .echo($0) }
+        let other = try await TestUpstream.start { .echo($0) }
+        let port = freePort()
+        let baton = try await BatonProcess.start(config: """
+            \(httpDefaults())
+            frontend https
+                bind 127.0.0.1:\(port)
+                acl             h_xoh_exists req.hdr(X-Original-Host) -m found
+                http-request    set-header X-Original-Host %[req.hdr(Host)] unless h_xoh_exists
+                acl             h_xfh_exists req.hdr(X-Forwarded-Host) -m found
+                http-request    set-header X-Forwarded-Host %[req.hdr(Host)] unless h_xfh_exists
+                acl             h_xfport_exists req.hdr(X-Forwarded-Proto) -m found
+                http-request    set-header X-Forwarded-Proto https unless h_xfport_exists
+                acl             is_service_a hdr(host) -i host.sub.domain.tld
+                use_backend     service_a if is_service_a
+                default_backend other
+                http-response   set-header X-Served-By %b/%s
+            backend service_a
+                server a 127.0.0.1:\(serviceA.port)
+            backend other
+                server b 127.0.0.1:\(other.port)
+            """, listening: [port])
+
+        let routed = try await curl("http://127.0.0.1:\(port)/import", "-H", "Host: HOST.sub.domain.TLD")
+        #expect(routed.status == 200)
+        #expect(routed.header("X-Served-By") == "service_a/a")
+        let first = try #require(serviceA.requests.first)
+        #expect(first.header("X-Original-Host") == "HOST.sub.domain.TLD")
+        #expect(first.header("X-Forwarded-Host") == "HOST.sub.domain.TLD")
+        #expect(first.header("X-Forwarded-Proto") == "https")
+
+        let kept = try await curl("http://127.0.0.1:\(port)/export", "-H", "Host: elsewhere.test",
+                                  "-H", "X-Forwarded-Host: gateway.test", "-H", "X-Forwarded-Proto: http")
+        #expect(kept.header("X-Served-By") == "other/b")
+        let second = try #require(other.requests.first)
+        #expect(second.values("X-Forwarded-Host") == ["gateway.test"])
+        #expect(second.values("X-Forwarded-Proto") == ["http"])
+        #expect(second.header("X-Original-Host") == "elsewhere.test")
+        #expect(serviceA.requestCount == 1)
+        await baton.stop()
+    }
+
+    @Test("stick table: the fourth request within the period gets 429; another client address is counted apart")
+    func rateLimit() async throws {
+        let upstream = try await TestUpstream.start { _ in .text("ok\n") }
+        let port = freePort()
+        let baton = try await BatonProcess.start(config: """
+            \(httpDefaults())
+            frontend fe
+                bind 127.0.0.1:\(port)
+                stick-table type ip size 1k expire 60s store http_req_rate(60s),conn_cur
+                http-request track-sc0 src
+                http-request deny deny_status 429 if { sc_http_req_rate(0) gt 3 }
+                http-response set-header X-Rate %[sc_http_req_rate(0)]
+                default_backend app
+            backend app
+                server s 127.0.0.1:\(upstream.port)
+            """, listening: [port])
+        let client = try RawClient(port: port)
+        var statuses: [Int] = []
+        var rates: [String] = []
+        for _ in 0..<5 {
+            try await client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            let response = try await client.readResponse()
+            statuses.append(response.status)
+            rates.append(response.header("X-Rate") ?? "-")
+        }
+        #expect(statuses == [200, 200, 200, 429, 429])
+        #expect(rates == ["1", "2", "3", "-", "-"])
+        let other = try RawClient(port: port, source: "127.0.0.2")
+        try await other.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(try await other.readResponse().status == 200)
+        #expect(upstream.requestCount == 4)
+        await baton.stop()
+    }
+
+    @Test("tcp-request connection reject closes the connection without an answer; others are served")
+    func tcpRequestConnectionReject() async throws {
+        let upstream = try await TestUpstream.start { _ in .text("ok\n") }
+        let port = freePort()
+        let baton = try await BatonProcess.start(config: """
+            \(httpDefaults())
+            frontend fe
+                bind 127.0.0.1:\(port)
+                tcp-request connection reject if { src 127.0.0.2 }
+                default_backend app
+            backend app
+                server s 127.0.0.1:\(upstream.port)
+            """, listening: [port])
+        let rejected = try RawClient(port: port, source: "127.0.0.2")
+        let (closed, extra) = try await rejected.waitForClose(timeout: .seconds(5))
+        #expect(closed)
+        #expect(extra.isEmpty)
+        let accepted = try RawClient(port: port)
+        try await accepted.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(try await accepted.readResponse().status == 200)
+        #expect(upstream.requestCount == 1)
+        await baton.stop()
+    }
+
+    @Test("TCP mode: use_backend on the destination port; no match goes to default_backend")
+    func tcpRouting() async throws {
+        let first = try await TestUpstream.start { _ in .text("first\n") }
+        let second = try await TestUpstream.start { _ in .text("second\n") }
+        let (portA, portB) = (freePort(), freePort())
+        let baton = try await BatonProcess.start(config: """
+            defaults
+                mode tcp
+                timeout connect 5s
+                timeout client 30s
+                timeout server 30s
+            frontend fe
+                bind 127.0.0.1:\(portA)
+                bind 127.0.0.1:\(portB)
+                use_backend two if { dst_port \(portB) }
+                default_backend one
+            backend one
+                server s 127.0.0.1:\(first.port)
+            backend two
+                server s 127.0.0.1:\(second.port)
+            """, listening: [portA, portB])
+        #expect(try await curl("http://127.0.0.1:\(portA)/").bodyText == "first\n")
+        #expect(try await curl("http://127.0.0.1:\(portB)/").bodyText == "second\n")
+        await baton.stop()
+    }
+
+    @Test("dynamic use_backend: the name comes from the request; an unknown name falls back")
+    func dynamicBackend() async throws {
+        let blue = try await TestUpstream.start { _ in .text("blue\n") }
+        let fallback = try await TestUpstream.start { _ in .text("default\n") }
+        let port = freePort()
+        let baton = try await BatonProcess.start(config: """
+            \(httpDefaults())
+            frontend fe
+                bind 127.0.0.1:\(port)
+                use_backend be_%[req.hdr(x-color),lower]
+                default_backend fallback
+            backend be_blue
+                server s 127.0.0.1:\(blue.port)
+            backend fallback
+                server s 127.0.0.1:\(fallback.port)
+            """, listening: [port])
+        #expect(try await curl("http://127.0.0.1:\(port)/", "-H", "X-Color: BLUE").bodyText == "blue\n")
+        #expect(try await curl("http://127.0.0.1:\(port)/", "-H", "X-Color: red").bodyText == "default\n")
+        #expect(try await curl("http://127.0.0.1:\(port)/").bodyText == "default\n")
+        await baton.stop()
+    }
+
+    @Test("http-response rules edit the server's answer; http-response deny replaces it with 502")
+    func responseRules() async throws {
+        let upstream = try await TestUpstream.start { request in
+            .text("body\n", headers: [("X-Secret", "s3cr3t"), ("X-Version", "1.2.3"),
+                                     ("X-Kind", request.uri == "/bad" ? "bad" : "good")])
+        }
+        let port = freePort()
+        let baton = try await BatonProcess.start(config: """
+            \(httpDefaults())
+            listen web
+                bind 127.0.0.1:\(port)
+                http-response del-header X-Secret
+                http-response replace-header X-Version ([0-9]+)\\..* v\\1
+                http-response set-status 203 if { path /edited }
+                http-response deny if { res.hdr(X-Kind) bad }
+                server s 127.0.0.1:\(upstream.port)
+            """, listening: [port])
+        let edited = try await curl("http://127.0.0.1:\(port)/edited")
+        #expect(edited.status == 203)
+        #expect(edited.header("X-Secret") == nil)
+        #expect(edited.header("X-Version") == "v1")
+        #expect(edited.bodyText == "body\n")
+        let denied = try await curl("http://127.0.0.1:\(port)/bad")
+        #expect(denied.status == 502)
+        #expect(denied.bodyText.contains("502 Bad Gateway"))
+        #expect(!denied.bodyText.hasPrefix("body"))
+        await baton.stop()
+    }
+
+    @Test("a rejected configuration names the file, line and word at fault")
+    func configurationErrors() async throws {
+        let directory = try TemporaryDirectory()
+        let path = try directory.write("bad.cfg", """
+            \(httpDefaults())
+            frontend fe
+                bind 127.0.0.1:1
+                acl a req.hdrr(host) -m found
+                http-request set-header X %[req.hdr(host),lowerr]
+                http-request deny if nosuch
+                use_backend missing
+            """)
+        let result = try await runCommand(BatonProcess.binaryPath, ["-c", "-f", path])
+        #expect(result.status == .exited(1))
+        #expect(result.stderr.contains("bad.cfg:9] : error detected while parsing ACL 'a' : unknown fetch method 'req.hdrr' in ACL expression 'req.hdrr(host)'; did you mean 'req.hdr' maybe ?."),
+                "\(result.stderr)")
+        #expect(result.stderr.contains("bad.cfg:10] : error detected in frontend 'fe' while parsing 'http-request set-header' rule"))
+        #expect(result.stderr.contains("failed to parse sample expression <req.hdr(host),lowerr]> : unknown converter 'lowerr'; did you mean 'lower' maybe ?."))
+        #expect(result.stderr.contains("bad.cfg:11] : error detected while parsing an 'http-request deny' condition : no such ACL : 'nosuch'."))
+        #expect(result.stderr.contains("bad.cfg:12] : Proxy 'fe': unable to find required use_backend: 'missing'."))
+    }
+}
