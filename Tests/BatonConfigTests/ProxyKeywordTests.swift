@@ -205,7 +205,7 @@ struct ProxyKeywordTests {
                 stats enable
                 acl is_api path_beg /api
                 use_backend api if is_api
-                tcp-request content accept
+                tcp-response content accept
                 http-check expect status 200
                 timeou client 5s
                 balanse roundrobin
@@ -213,7 +213,7 @@ struct ProxyKeywordTests {
             """)
         #expect(result.alerts == [
             "config : parsing [t.cfg:2] : 'stats' is not supported by Baton yet.",
-            "config : parsing [t.cfg:5] : 'tcp-request' is not supported by Baton yet.",
+            "config : parsing [t.cfg:5] : 'tcp-response' is not supported by Baton yet.",
             "config : parsing [t.cfg:6] : 'http-check' is not supported by Baton yet.",
             "config : parsing [t.cfg:7] : unknown keyword 'timeou' in 'listen' section; did you mean 'timeout' maybe ?",
             "config : parsing [t.cfg:8] : unknown keyword 'balanse' in 'listen' section; did you mean 'balance' maybe ?",
