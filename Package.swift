@@ -35,7 +35,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: hotPathSettings),
         .target(name: "BatonBalancing", dependencies: ["BatonCore", "BatonConfig"]),
-        .target(name: "BatonObservability", dependencies: ["BatonCore", "BatonConfig"]),
+        .target(name: "BatonObservability", dependencies: ["BatonCore", "BatonConfig", "BatonRules"]),
         .target(name: "BatonProxy", dependencies: [
             "BatonCore", "BatonConfig", "BatonRules", "BatonHTTP1", "BatonBalancing", "BatonObservability",
             .product(name: "NIOCore", package: "swift-nio"),

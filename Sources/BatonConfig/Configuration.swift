@@ -77,6 +77,10 @@ public struct Proxy: Sendable {
     public var backendSwitchingRules: [BackendSwitchingRule] = []
     public var logTargets: [LogTarget] = []
     public var logFormat: ProxyLogFormat?
+    /// `unique-id-format`: the transaction's unique ID (`%ID`, `unique-id`).
+    public var uniqueIDFormat: LogFormat?
+    /// `unique-id-header`: the request field that carries the unique ID to the server.
+    public var uniqueIDHeader: String?
 
     // Both sides.
     /// `acl` lines by name (lines with one name are ORed).
@@ -268,4 +272,6 @@ public enum ProxyLogFormat: Sendable, Hashable {
     case tcplog
     case httplog
     case httpslog
+    /// `log-format STRING`.
+    case custom(LogFormat)
 }

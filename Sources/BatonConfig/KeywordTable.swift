@@ -142,6 +142,8 @@ struct ProxyDraft: Sendable {
             proxy.maxConnections = nil
             proxy.monitorURI = nil
             proxy.logFormat = nil
+            proxy.uniqueIDFormat = nil
+            proxy.uniqueIDHeader = nil
             logFormatLocation = nil
             proxy.timeouts.client = nil
             proxy.timeouts.clientFin = nil

@@ -1,4 +1,5 @@
 import BatonCore
+import BatonRules
 
 /// `log` lines, in `global` and in proxies (HAProxy's `parse_logger()` in log.c), and the
 /// `option httplog` / `httpslog` / `tcplog` log formats.
@@ -25,6 +26,52 @@ enum LogKeywords {
         logFormatOption("httplog", .httplog, "HTTP log format"),
         logFormatOption("httpslog", .httpslog, "HTTP log format with TLS fields"),
         logFormatOption("tcplog", .tcplog, "TCP log format"),
+        ProxyKeyword("log-format", .frontendSide, "STRING: the traffic log line, with %-aliases and %[samples]") { draft, ctx in
+            guard let text = ctx.line.argument(0) else {
+                ctx.alert("'log-format' expects a string argument.")
+                return
+            }
+            if ctx.line.argument(1) != nil {
+                ctx.alert("'log-format' expects only one argument, don't forget to escape spaces!")
+                return
+            }
+            do {
+                let format = try LogFormat.parse(text, environment: RuleKeywords.environment(for: draft))
+                // As HAProxy: the request and response are gone when the line is written.
+                for node in format.nodes {
+                    guard case .sample(let expression, _) = node, let part = expression.fetch.neededMessagePart else {
+                        continue
+                    }
+                    let rest = text.range(of: "%[" + expression.text).map { String(text[text.index($0.lowerBound, offsetBy: 2)...]) }
+                        ?? expression.text
+                    ctx.alert("failed to parse log-format : sample fetch <\(rest)> may not be reliably used here "
+                              + "because it needs '\(part)' which is not available here.")
+                    return
+                }
+                draft.proxy.logFormat = .custom(format)
+                draft.logFormatLocation = ctx.location
+            } catch {
+                ctx.alert("failed to parse log-format : \(error)")
+            }
+        },
+        ProxyKeyword("unique-id-format", .frontendSide, "STRING: how each request's unique ID (%ID) is made") { draft, ctx in
+            guard let text = ctx.line.argument(0), ctx.line.argument(1) == nil else {
+                ctx.alert("'unique-id-format' expects exactly one argument, don't forget to escape spaces!")
+                return
+            }
+            do {
+                draft.proxy.uniqueIDFormat = try LogFormat.parse(text, environment: RuleKeywords.environment(for: draft))
+            } catch {
+                ctx.alert("'unique-id-format' : \(error)")
+            }
+        },
+        ProxyKeyword("unique-id-header", .frontendSide, "NAME: the request field that carries the unique ID") { draft, ctx in
+            guard let name = ctx.line.argument(0), ctx.line.argument(1) == nil else {
+                ctx.alert("'unique-id-header' expects exactly one argument.")
+                return
+            }
+            draft.proxy.uniqueIDHeader = name
+        },
     ]
 
     private static func logFormatOption(_ name: String, _ format: ProxyLogFormat, _ summary: String) -> ProxyKeyword {

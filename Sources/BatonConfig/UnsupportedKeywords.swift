@@ -36,11 +36,11 @@ enum UnsupportedKeywords {
         "external-check", "filter", "filter-sequence", "force-be-switch", "force-persist", "fullconn", "guid",
         "hash-balance-factor", "hash-preserve-affinity", "hash-type", "http-after-response", "http-check",
         "http-error", "http-reuse", "http-send-name-header", "id", "ignore-persist",
-        "load-server-state-from-file", "log-format", "log-format-sd", "log-steps", "log-tag",
+        "load-server-state-from-file", "log-format-sd", "log-steps", "log-tag",
         "max-keep-alive-queue", "max-session-srv-conns", "monitor", "persist", "quic-initial", "rate-limit",
         "retry-on", "server-state-file-name", "server-template", "source", "srvtcpka-cnt",
         "srvtcpka-idle", "srvtcpka-intvl", "stats", "stick", "tcp-check",
-        "tcp-response", "unique-id-format", "unique-id-header", "use-fcgi-app", "use-server", 
+        "tcp-response", "use-fcgi-app", "use-server", 
     ]
 
     static func isKnownGlobal(_ keyword: String) -> Bool {

@@ -44,6 +44,7 @@ enum Validation {
 
     private static func checkLogFormat(_ draft: inout ProxyDraft, into diagnostics: inout [Diagnostic]) {
         guard draft.proxy.mode == .tcp, let format = draft.proxy.logFormat, format != .tcplog else { return }
+        if case .custom = format { return }
         let option = format == .httplog ? "httplog" : "httpslog"
         diagnostics.append(.warning(
             "'option \(option)' not usable with \(typeName(draft.proxy)) '\(draft.proxy.name)' (needs 'mode http'). "

@@ -1,4 +1,5 @@
 import BatonConfig
+import BatonRules
 
 /// Settings that shape every traffic log line.
 public struct LogLineOptions: Sendable, Hashable {
@@ -46,21 +47,27 @@ public enum LogLineFormatter {
     }
 
     /// The line for a proxy's `option tcplog`/`httplog`/`httpslog`.
+    /// `samples` evaluates the `%[...]` items of a `log-format` line (the transaction's rules
+    /// view); without it they print `-`.
     public static func line(_ r: TransactionLogRecord, format: ProxyLogFormat,
-                            options: LogLineOptions = LogLineOptions()) -> String {
+                            options: LogLineOptions = LogLineOptions(),
+                            samples: (any RuleSubject)? = nil) -> String {
         switch format {
         case .tcplog: return tcplog(r, options: options)
         case .httplog: return httplog(r, options: options)
         case .httpslog: return httpslog(r, options: options)
+        case .custom(let custom): return makeString(options) { $0.custom(custom, r, options: options, samples: samples) }
         }
     }
 
     public static func bytes(_ r: TransactionLogRecord, format: ProxyLogFormat,
-                             options: LogLineOptions = LogLineOptions()) -> [UInt8] {
+                             options: LogLineOptions = LogLineOptions(),
+                             samples: (any RuleSubject)? = nil) -> [UInt8] {
         switch format {
         case .tcplog: return tcplogBytes(r, options: options)
         case .httplog: return httplogBytes(r, options: options)
         case .httpslog: return httpslogBytes(r, options: options)
+        case .custom(let custom): return makeBytes(options) { $0.custom(custom, r, options: options, samples: samples) }
         }
     }
 
@@ -267,6 +274,9 @@ struct LineBuilder {
         }
         lastIsSpace = false
     }
+
+    /// Whether the line already stopped (the room ran out).
+    var isStopped: Bool { stopped }
 
     mutating func terminationState(_ state: String, count wanted: Int) {
         var written = 0

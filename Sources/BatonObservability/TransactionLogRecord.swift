@@ -49,6 +49,11 @@ public struct TransactionLogRecord: Sendable, Hashable {
 
     /// `%r`: the request line, e.g. `GET /path HTTP/1.1`; "<BADREQ>" for an unparsable request.
     public var requestLine: String = ""
+    /// `%ID`: the unique ID `unique-id-format` made, empty without one.
+    public var uniqueID: String = ""
+    /// `%fi:%fp`: the address and port the client connected to.
+    public var frontendAddress: String = "-"
+    public var frontendPort: Int = 0
 
     /// `%hr`: one value per `capture request header` of the frontend, in declaration order; nil
     /// when the header was absent. Empty when the frontend captures nothing (then `%hr` prints

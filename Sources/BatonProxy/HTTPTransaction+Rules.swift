@@ -2,6 +2,9 @@ import BatonConfig
 import BatonHTTP1
 import BatonRules
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // MARK: - Routing
 
@@ -198,10 +201,7 @@ extension HTTPTransaction: RuleSubject {
         return target.counters.currentSessions
     }
 
-    var uniqueID: String {
-        if let generatedUniqueID { return generatedUniqueID }
-        return ""
-    }
+    var uniqueID: String { generatedUniqueID ?? "" }
 
     var sessionVariables: VariableStore {
         get { connection.sessionVariables }
@@ -225,6 +225,10 @@ extension HTTPTransaction: RuleSubject {
         case .requestLine: return "\(request.method) \(request.target) HTTP/\(requestVersion)"
         case .uniqueID: return uniqueID
         case .status: return record.status > 0 ? String(record.status) : nil
+        case .timestamp: return String(record.requestDateMicroseconds / 1_000_000)
+        case .pid: return String(ProcessIdentity.pid)
+        case .requestCounter: return String(frontend.counters.totalRequests - 1)
+        case .date: return nil
         default: return nil
         }
     }
@@ -274,4 +278,9 @@ enum LocalResponseRenderer {
             + "content-type: text/html\r\nwww-authenticate: Basic realm=\"\(realm)\"\r\n\r\n"
         return PreparedResponse(status: 401, bytes: ByteBuffer(string: head + body))
     }
+}
+
+enum ProcessIdentity {
+    /// `%pid`, read once.
+    static let pid: Int32 = getpid()
 }

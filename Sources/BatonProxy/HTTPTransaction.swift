@@ -116,6 +116,11 @@ final class HTTPTransaction {
             respondLocally(frontend.monitorResponse, error: nil)
             return
         }
+        if let format = frontend.config.uniqueIDFormat {
+            let id = format.evaluate(self)
+            generatedUniqueID = id
+            if let header = frontend.config.uniqueIDHeader { request.fields.append(HTTPField(header, id)) }
+        }
         if runRequestRules(of: frontend.config, errorPages: frontend.errorPages) {
             record.backendName = frontend.name
             return
@@ -267,7 +272,11 @@ final class HTTPTransaction {
         releaseServerSide(reuse: reuseServer)
         record.activeTime = HTTPTransaction.milliseconds(from: startedAt)
         // HAProxy does not log requests answered by monitor-uri.
-        if log { frontend.logTransaction(record, request: receivedRequest, backend: backend, generation: generation) }
+        if log {
+            record.uniqueID = generatedUniqueID ?? ""
+            frontend.logTransaction(record, request: receivedRequest, backend: backend, generation: generation,
+                                    subject: self)
+        }
     }
 
     func releaseServerSide(reuse: Bool) {

@@ -17,6 +17,26 @@ public enum LogAlias: String, Sendable, Hashable, CaseIterable {
     case dateUTC = "Tl", acceptDate = "ms", timestamp = "Ts", hostname = "H", pid = "pid"
     case logCounter = "lc", clientSourceIP = "bi", clientSourcePort = "bp", sslCipher = "sslc", sslVersion = "sslv"
 
+    /// The alias's value as `%{+X}` prints it (HAProxy's `%04X` ports and counters, `%08X`
+    /// timestamps, addresses as 8 hex digits); nil when the option does not apply.
+    public func hexText(_ value: String) -> String? {
+        func padded(_ number: UInt64, _ width: Int) -> String {
+            let text = String(number, radix: 16, uppercase: true)
+            return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+        }
+        switch self {
+        case .clientIP, .frontendIP, .serverIP, .clientSourceIP:
+            guard let v4 = IPAddress.parseIPv4(Substring(value)) else { return nil }
+            return padded(UInt64(v4), 8)
+        case .clientPort, .frontendPort, .serverPort, .clientSourcePort, .requestCounter, .pid:
+            return UInt64(value).map { padded($0, 4) }
+        case .timestamp:
+            return UInt64(value).map { padded($0, 8) }
+        default:
+            return Int64(value).map { String(UInt64(bitPattern: $0), radix: 16, uppercase: true) }
+        }
+    }
+
     /// Aliases that only exist once the transaction is over (valid in `log-format`, not in
     /// header rules, where HAProxy prints them as they stand at that moment).
     public var isNumeric: Bool {
@@ -44,6 +64,8 @@ public struct LogFormat: Sendable, Hashable, CustomStringConvertible {
 
     public enum Node: Sendable, Hashable {
         case literal(String)
+        /// Unescaped spaces: one space at most, none at the start (HAProxy's LF_SEPARATOR).
+        case separator
         case sample(SampleExpression, Options)
         case alias(LogAlias, Options)
     }
@@ -73,16 +95,24 @@ public struct LogFormat: Sendable, Hashable, CustomStringConvertible {
     public func evaluate(_ subject: any RuleSubject) -> String {
         if let constantText { return constantText }
         var out = ""
+        var lastWasSeparator = true
         for node in nodes {
             switch node {
             case .literal(let text):
                 out += text
+            case .separator:
+                if !lastWasSeparator { out += " " }
+                lastWasSeparator = true
+                continue
             case .sample(let expression, let options):
                 let value = expression.evaluate(subject)
                 Self.append(value.map { options.hex ? Self.hexText($0) : $0.stringValue }, options, to: &out)
             case .alias(let alias, let options):
-                Self.append(subject.logAlias(alias), options, to: &out)
+                var value = subject.logAlias(alias)
+                if options.hex, let text = value { value = alias.hexText(text) ?? text }
+                Self.append(value, options, to: &out)
             }
+            lastWasSeparator = false
         }
         return out
     }
@@ -119,6 +149,12 @@ public struct LogFormat: Sendable, Hashable, CustomStringConvertible {
         }
         while i < bytes.count {
             let c = bytes[i]
+            if c == UInt8(ascii: " ") {
+                flushLiteral()
+                if nodes.last != .separator { nodes.append(.separator) }
+                i += 1
+                continue
+            }
             guard c == UInt8(ascii: "%") else {
                 literal.append(c)
                 i += 1

@@ -59,6 +59,22 @@ public enum SampleFetch: Sendable, Hashable {
         }
     }
 
+    /// The message part the fetch reads, in HAProxy's words, when it needs one: such fetches
+    /// cannot be used in `log-format` lines, written after the messages are gone.
+    public var neededMessagePart: String? {
+        switch self {
+        case .method, .path, .url, .query, .base, .requestVersion, .urlParameter, .header(.request, _, _, _),
+             .headerCount(.request, _, _), .cookie(.request, _), .cookieCount(.request, _), .requestBody,
+             .requestBodyLength:
+            return "HTTP request headers"
+        case .header(.response, _, _, _), .headerCount(.response, _, _), .cookie(.response, _),
+             .cookieCount(.response, _), .responseVersion:
+            return "HTTP response headers"
+        default:
+            return nil
+        }
+    }
+
     /// Which message the fetch needs (for the "will never match" checks).
     var needsResponse: Bool {
         switch self {
