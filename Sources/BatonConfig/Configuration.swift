@@ -15,7 +15,19 @@ public struct Configuration: Sendable {
     public var frontends: [Proxy] { proxies.filter { $0.capabilities.contains(.frontend) } }
     public var backends: [Proxy] { proxies.filter { $0.capabilities.contains(.backend) } }
 
+    /// The first proxy of that name. A frontend and a backend may share a name; use
+    /// `proxy(named:with:)` to tell them apart.
     public func proxy(named name: String) -> Proxy? { proxies.first { $0.name == name } }
+
+    /// The proxy of that name with `capability` (names are unique per capability).
+    public func proxy(named name: String, with capability: ProxyCapabilities) -> Proxy? {
+        proxies.first { $0.name == name && $0.capabilities.isSuperset(of: capability) }
+    }
+
+    /// The backend (or listen) a `default_backend`/`use_backend` name refers to.
+    public func backend(named name: String) -> Proxy? { proxy(named: name, with: .backend) }
+
+    public func frontend(named name: String) -> Proxy? { proxy(named: name, with: .frontend) }
 }
 
 /// The `global` section.
@@ -35,6 +47,17 @@ public struct GlobalSettings: Sendable, Equatable {
     public var user: String?
     public var group: String?
     public var chroot: String?
+    /// `tune.bufsize`: HAProxy's buffer size, which bounds a request or response head. Baton
+    /// reads it but its buffers grow as needed (see docs/differences.md).
+    public var bufferSize: Int?
+    /// `tune.maxrewrite`: the part of a buffer HAProxy reserves for header rewrites; no effect.
+    public var maxRewrite: Int?
+    /// `ulimit-n`: the file descriptor limit set at start.
+    public var fileDescriptorLimit: Int?
+    /// `hard-stop-after`: the longest a soft-stop waits for connections before closing them.
+    public var hardStopAfter: Duration?
+    /// `spread-checks`: a percentage of jitter between health checks (no checks yet).
+    public var spreadChecks: Int?
 
     public init() {}
 }
@@ -71,10 +94,21 @@ public struct Proxy: Sendable {
     public var httpRequestReturns: [HTTPReturn] = []
     public var logTargets: [LogTarget] = []
     public var logFormat: ProxyLogFormat?
+    /// `option dontlognull`: connections on which the client sent nothing are not logged.
+    public var dontLogNull: Bool = false
+    /// `option log-separate-errors`: transactions that failed are logged at level `err`.
+    public var logSeparateErrors: Bool = false
+    /// `option clitcpka` (or `tcpka`): SO_KEEPALIVE on client connections.
+    public var clientTCPKeepAlive: Bool = false
 
     // Both sides.
     public var timeouts = Timeouts()
     public var forwardFor: ForwardFor?
+    /// `option originalto`: the destination address the client connected to, in a header.
+    public var originalTo: OriginalTo?
+    /// `option http-buffer-request`: wait for the whole request body before choosing a server
+    /// (stored for the rules engine).
+    public var httpBufferRequest: Bool = false
     public var httpConnectionMode: HTTPConnectionMode = .keepAlive
     public var errorFiles: [Int: ErrorFile] = [:]
 
@@ -85,6 +119,15 @@ public struct Proxy: Sendable {
     public var retries: Int = 3
     /// `option redispatch`: the last retry may go to another server.
     public var redispatch: Bool = false
+    /// `option srvtcpka` (or `tcpka`): SO_KEEPALIVE on server connections.
+    public var serverTCPKeepAlive: Bool = false
+    /// `option abortonclose`: a request whose client closed is dropped while still queued or
+    /// connecting.
+    public var abortOnClose: Bool = false
+    /// `http-reuse`: how idle server connections are shared.
+    public var httpReuse: HTTPReuse = .safe
+    /// `cookie NAME ...`: cookie-based persistence.
+    public var cookie: CookiePersistence?
 
     public init(name: String, location: SourceLocation, capabilities: ProxyCapabilities) {
         self.name = name
@@ -115,6 +158,20 @@ public struct Bind: Sendable, Hashable {
     /// The text as written, for logs and messages.
     public var text: String
     public var location: SourceLocation
+    /// `name`: the listener's name (stats and logs).
+    public var name: String?
+    /// `backlog`: the listen queue length (default: the frontend's maxconn, else 1024).
+    public var backlog: Int?
+    /// `maxconn`: connections this listener accepts at once.
+    public var maxConnections: Int?
+    /// `v6only` (true) or `v4v6` (false): whether an IPv6 socket also takes IPv4 clients.
+    public var ipv6Only: Bool?
+    /// `mode`, `user`/`uid`, `group`/`gid` of a Unix socket's file.
+    public var socketMode: UInt32?
+    public var socketUser: String?
+    public var socketGroup: String?
+    /// `accept-proxy`: every connection starts with a PROXY protocol v1 or v2 header.
+    public var acceptProxy: Bool = false
 
     public init(address: Address, text: String, location: SourceLocation) {
         self.address = address
@@ -141,6 +198,13 @@ public struct Server: Sendable, Hashable {
     public var maxConnections: Int?
     public var backup: Bool = false
     public var disabled: Bool = false
+    /// `cookie VALUE`: the value of the backend's persistence cookie that designates it.
+    public var cookie: String?
+    /// `send-proxy` / `send-proxy-v2`: a PROXY protocol header starts every connection.
+    public var sendProxyV1: Bool = false
+    public var sendProxyV2: Bool = false
+    /// The PROXY protocol version sent, if any: v2 when both are asked for, as in HAProxy.
+    public var sendProxy: ProxyProtocolVersion? { sendProxyV2 ? .v2 : sendProxyV1 ? .v1 : nil }
     public var location: SourceLocation
 
     public init(name: String, host: String, resolvedAddress: String, port: Int, location: SourceLocation) {
@@ -184,6 +248,60 @@ public struct ForwardFor: Sendable, Hashable {
     public var ifNone: Bool = false
 
     public init() {}
+}
+
+/// `option originalto [except NET] [header NAME]`.
+public struct OriginalTo: Sendable, Hashable {
+    public var except: IPNetwork?
+    public var headerName: String = "X-Original-To"
+
+    public init() {}
+}
+
+/// `http-reuse never|safe|aggressive|always`.
+public enum HTTPReuse: String, Sendable, Hashable, CaseIterable {
+    /// No idle connection is shared: each server connection closes after its exchange.
+    case never
+    /// The first request of a client connection gets a connection of its own.
+    case safe
+    /// A first request may take an idle connection that has already been reused once.
+    case aggressive
+    /// Any request may take any idle connection.
+    case always
+}
+
+/// `cookie NAME insert|rewrite|prefix [indirect] [nocache] ...`.
+public struct CookiePersistence: Sendable, Hashable {
+    public enum Mode: String, Sendable, Hashable {
+        /// Baton adds the cookie to responses for clients that have no valid one.
+        case insert
+        /// The server sets the cookie; Baton replaces its value with the server's.
+        case rewrite
+        /// The server's own cookie is prefixed with the server's value and `~`.
+        case prefix
+    }
+
+    public var name: String
+    /// nil: the cookie only designates a server; nothing is added or changed.
+    public var mode: Mode?
+    public var indirect = false
+    public var noCache = false
+    public var postOnly = false
+    public var preserve = false
+    public var httpOnly = false
+    public var secure = false
+    public var domains: [String] = []
+    public var attributes: [String] = []
+
+    public init(name: String, mode: Mode?) {
+        self.name = name
+        self.mode = mode
+    }
+}
+
+public enum ProxyProtocolVersion: Sendable, Hashable {
+    case v1
+    case v2
 }
 
 /// An address with a prefix length, as in `except 10.0.0.0/8`.
