@@ -68,7 +68,8 @@ public final class FrontendRuntime: Sendable {
     func logConnection(_ connection: ClientConnection, channel: any Channel) {
         guard let logger, config.logFormat == nil else { return }
         let local = channel.localAddress
-        let localText = local.map { "\($0.ipAddress ?? "unix"):\($0.port ?? 0)" } ?? "-"
+        let localText = connection.localAddress.map { "\($0):\(connection.localPort)" }
+            ?? local.map { "\($0.ipAddress ?? "unix"):\($0.port ?? 0)" } ?? "-"
         let modeName = config.mode == .http ? "HTTP" : "TCP"
         logger.log("Connect from \(connection.clientAddress):\(connection.clientPort) to \(localText) (\(name)/\(modeName))",
                    level: .info)
@@ -86,6 +87,9 @@ public final class BackendRuntime: Sendable {
     /// The backend's first `http-request return` rule (a `listen` answers it as a frontend).
     let returnResponse: PreparedResponse?
     let retryPolicy: RetryPolicy
+    /// `cookie`: the persistence rules, and the server each cookie value designates.
+    let cookieRules: CookieRules?
+    let serversByCookie: [String: ServerState]
 
     init(config: Proxy) throws {
         self.config = config
@@ -96,6 +100,12 @@ public final class BackendRuntime: Sendable {
         }
         self.errorPages = ErrorPages(errorFiles: config.errorFiles)
         self.returnResponse = config.httpRequestReturns.first.map(PreparedResponse.init(httpReturn:))
+        self.cookieRules = config.cookie.map(CookieRules.init(config:))
+        var byCookie: [String: ServerState] = [:]
+        for server in selector.servers {
+            if let value = server.config.cookie, byCookie[value] == nil { byCookie[value] = server }
+        }
+        self.serversByCookie = byCookie
         self.retryPolicy = RetryPolicy(retries: config.retries, redispatch: config.redispatch,
                                        connectTimeout: config.timeouts.connect?.timeAmount,
                                        hasAlternative: config.servers.count > 1)

@@ -63,7 +63,14 @@ final class UpstreamConnection: ChannelDuplexHandler {
     var isWritable: Bool { context?.channel.isWritable ?? false }
     /// Whether the connection itself can carry another exchange (the protocol-level decision
     /// is the transaction's).
-    var isReusable: Bool { (context?.channel.isActive ?? false) && !inputClosed && !sawError }
+    var isReusable: Bool {
+        (context?.channel.isActive ?? false) && !inputClosed && !sawError && !carriesClientIdentity
+    }
+    /// It began with a PROXY protocol header naming one client: it is never pooled for others.
+    var carriesClientIdentity = false
+    /// Exchanges carried so far (`http-reuse aggressive` only hands a first request a
+    /// connection that has carried more than one).
+    private(set) var exchanges = 0
 
     // MARK: - Channel events
 
@@ -226,6 +233,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
     /// Starts a new exchange: the next response answers a request with this method.
     func beginExchange(method: String, receiver: any UpstreamReceiver) {
         self.receiver = receiver
+        exchanges += 1
         awaitingNextRequest = false
         parser.expectResponse(toMethod: method)
     }

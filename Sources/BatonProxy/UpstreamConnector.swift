@@ -14,9 +14,15 @@ enum UpstreamConnector {
     /// Connects on `eventLoop`, which must be the caller's, so the client and server channels
     /// of a transaction share a loop; `completion` runs on that loop.
     static func connect(to server: ServerState, of backend: BackendRuntime, mode: UpstreamConnection.Mode,
-                        on eventLoop: any EventLoop, completion: @escaping (Outcome) -> Void) {
+                        for client: ClientConnection, on eventLoop: any EventLoop,
+                        completion: @escaping (Outcome) -> Void) {
         let started = NIODeadline.now()
         let timeout = backend.config.timeouts.connect?.timeAmount ?? .seconds(3600)
+        let keepAlive = backend.config.serverTCPKeepAlive
+        // `send-proxy[-v2]`: the connection starts with the client's addresses.
+        let proxyHeader = server.config.sendProxy.map {
+            ProxyProtocol.header($0, for: ProxyProtocol.endpoints(of: client))
+        }
         ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
@@ -26,6 +32,10 @@ enum UpstreamConnector {
                     if let options = channel.syncOptions {
                         try options.setOption(.tcpOption(.tcp_nodelay), value: 1)
                         try options.setOption(.allowRemoteHalfClosure, value: true)
+                        if keepAlive {
+                            // `option srvtcpka`/`tcpka`.
+                            try options.setOption(.socketOption(.so_keepalive), value: 1)
+                        }
                     }
                     try channel.pipeline.syncOperations.addHandler(
                         UpstreamConnection(server: server, mode: mode, eventLoop: channel.eventLoop))
@@ -40,6 +50,12 @@ enum UpstreamConnector {
                         channel.close(promise: nil)
                         completion(.failed(timedOut: false))
                         return
+                    }
+                    if let proxyHeader {
+                        // Written before anything the session sends; never shared with
+                        // another client (see `UpstreamConnection.isReusable`).
+                        upstream.carriesClientIdentity = true
+                        upstream.write(channel.allocator.buffer(bytes: proxyHeader))
                     }
                     completion(.connected(upstream, milliseconds: HTTPTransaction.milliseconds(from: started)))
                 case .failure(let error):
@@ -70,9 +86,16 @@ extension BackendRuntime {
     /// pick (avoiding `current` on a redispatch), the connection's count moved from `current`
     /// to it.
     func takeServer(_ choice: ServerConnectStateMachine.Choice, replacing current: ServerState?,
-                    for client: ClientConnection) -> ServerTaken {
+                    for client: ClientConnection, persistent: ServerState? = nil) -> ServerTaken {
         if choice == .sameServer, let current { return .same(current) }
         current?.connectionEnded()
+        if choice == .balancer, let persistent {
+            // The request's persistence cookie names this server: it waits for a slot there
+            // rather than going elsewhere (a redispatch, `.anotherServer`, does not come here).
+            guard persistent.isUsable else { return .noneFree(anyUsable: true) }
+            persistent.connectionStarted()
+            return .picked(persistent)
+        }
         guard let picked = pickServer(for: client, excluding: choice == .anotherServer ? current : nil) else {
             return .noneFree(anyUsable: selector.hasAvailableServer)
         }
