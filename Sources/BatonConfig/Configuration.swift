@@ -47,10 +47,10 @@ public struct GlobalSettings: Sendable, Equatable {
     public var user: String?
     public var group: String?
     public var chroot: String?
-    /// `tune.bufsize`: HAProxy's buffer size, which bounds a request or response head. Baton
-    /// reads it but its buffers grow as needed (see docs/differences.md).
+    /// `tune.bufsize`: HAProxy's buffer size; with `tune.maxrewrite` it bounds a message head
+    /// (`maxHeadBytes`). Baton's buffers otherwise grow as needed (see docs/differences.md).
     public var bufferSize: Int?
-    /// `tune.maxrewrite`: the part of a buffer HAProxy reserves for header rewrites; no effect.
+    /// `tune.maxrewrite`: the part of a buffer HAProxy reserves for header rewrites.
     public var maxRewrite: Int?
     /// `ulimit-n`: the file descriptor limit set at start.
     public var fileDescriptorLimit: Int?
@@ -58,6 +58,15 @@ public struct GlobalSettings: Sendable, Equatable {
     public var hardStopAfter: Duration?
     /// `spread-checks`: a percentage of jitter between health checks (no checks yet).
     public var spreadChecks: Int?
+
+    /// The largest message head (start line, fields, final CRLF) Baton takes: HAProxy's buffer
+    /// size less its rewrite reserve, 16384 - 1024 by default. The reserve defaults to 1024 and
+    /// is at most half the buffer, as in HAProxy.
+    public var maxHeadBytes: Int {
+        let size = bufferSize ?? 16384
+        let reserve = min(maxRewrite ?? 1024, size / 2)
+        return size - reserve
+    }
 
     public init() {}
 }

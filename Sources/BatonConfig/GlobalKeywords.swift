@@ -90,7 +90,7 @@ enum GlobalKeywords {
             }
             global.chroot = path
         },
-        GlobalKeyword("tune.bufsize", "accepted; Baton's buffers grow as needed (no effect)") { global, ctx in
+        GlobalKeyword("tune.bufsize", "buffer size: with tune.maxrewrite, bounds a message head (bufsize - maxrewrite)") { global, ctx in
             if ctx.tooManyArguments(max: 1) { return }
             guard let value = Parse.integer(ctx.line.argument(0)), value > 0 else {
                 ctx.alert("'tune.bufsize' expects a positive integer argument.")
@@ -98,7 +98,7 @@ enum GlobalKeywords {
             }
             global.bufferSize = value
         },
-        GlobalKeyword("tune.maxrewrite", "accepted; Baton reserves no rewrite space (no effect)") { global, ctx in
+        GlobalKeyword("tune.maxrewrite", "rewrite reserve (default 1024): the largest head is bufsize - maxrewrite") { global, ctx in
             if ctx.tooManyArguments(max: 1) { return }
             guard let value = Parse.integer(ctx.line.argument(0)) else {
                 ctx.alert("'tune.maxrewrite' expects an integer argument.")

@@ -59,6 +59,8 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
         self.registry = registry
         self.eventLoop = eventLoop
         self.timer = InactivityTimer(eventLoop: eventLoop)
+        let limit = generation.maxHeadBytes
+        self.parser = HTTPRequestParser(maxHeadBytes: limit, maxRequestLineBytes: min(8192, limit))
     }
 
     /// Between requests with nothing received: soft-stop may close it.

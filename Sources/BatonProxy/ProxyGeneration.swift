@@ -13,14 +13,17 @@ public final class ProxyGeneration: Sendable {
     public let backends: [String: BackendRuntime]
     /// Connections open across the whole process (`%ac`), and `global maxconn`.
     let processConnections = Atomic<Int>(0)
+    /// `tune.bufsize` less `tune.maxrewrite`: the largest request or response head.
+    let maxHeadBytes: Int
 
     /// `makeLogger` opens the log targets of one proxy; it is called once per proxy that logs.
     public init(configuration: Configuration,
                 makeLogger: ([LogTarget]) -> LogDispatcher?) throws {
         self.configuration = configuration
+        self.maxHeadBytes = configuration.global.maxHeadBytes
         var backends: [String: BackendRuntime] = [:]
         for proxy in configuration.backends {
-            backends[proxy.name] = try BackendRuntime(config: proxy)
+            backends[proxy.name] = try BackendRuntime(config: proxy, maxHeadBytes: configuration.global.maxHeadBytes)
         }
         self.backends = backends
         self.frontends = configuration.frontends.map { proxy in
@@ -91,8 +94,12 @@ public final class BackendRuntime: Sendable {
     let cookieRules: CookieRules?
     let serversByCookie: [String: ServerState]
 
-    init(config: Proxy) throws {
+    /// The largest response head (`tune.bufsize` less `tune.maxrewrite`).
+    let maxHeadBytes: Int
+
+    init(config: Proxy, maxHeadBytes: Int = 15360) throws {
         self.config = config
+        self.maxHeadBytes = maxHeadBytes
         let states = config.servers.enumerated().map { ServerState(config: $1, index: $0) }
         self.selector = ServerSelector(algorithm: config.balance, servers: states)
         self.addresses = try config.servers.map {

@@ -53,9 +53,10 @@ final class UpstreamConnection: ChannelDuplexHandler {
     private var sawError = false
     let idleTimer: InactivityTimer
 
-    init(server: ServerState, mode: Mode, eventLoop: any EventLoop) {
+    init(server: ServerState, mode: Mode, eventLoop: any EventLoop, maxHeadBytes: Int = 15360) {
         self.server = server
         self.mode = mode
+        self.parser = HTTPResponseParser(maxHeadBytes: maxHeadBytes, maxStatusLineBytes: min(8192, maxHeadBytes))
         self.idleTimer = InactivityTimer(eventLoop: eventLoop)
     }
 

@@ -19,6 +19,7 @@ enum UpstreamConnector {
         let started = NIODeadline.now()
         let timeout = backend.config.timeouts.connect?.timeAmount ?? .seconds(3600)
         let keepAlive = backend.config.serverTCPKeepAlive
+        let maxHeadBytes = backend.maxHeadBytes
         // `send-proxy[-v2]`: the connection starts with the client's addresses.
         let proxyHeader = server.config.sendProxy.map {
             ProxyProtocol.header($0, for: ProxyProtocol.endpoints(of: client))
@@ -38,7 +39,8 @@ enum UpstreamConnector {
                         }
                     }
                     try channel.pipeline.syncOperations.addHandler(
-                        UpstreamConnection(server: server, mode: mode, eventLoop: channel.eventLoop))
+                        UpstreamConnection(server: server, mode: mode, eventLoop: channel.eventLoop,
+                                           maxHeadBytes: maxHeadBytes))
                 }
             }
             .connect(to: backend.address(of: server))

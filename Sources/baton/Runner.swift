@@ -86,7 +86,7 @@ struct Runner {
         var current = rlimit()
         getrlimit(RLIMIT_NOFILE_VALUE, &current)
         let value = rlim_t(wanted)
-        var limit = rlimit(rlim_cur: value, rlim_max: max(value, current.rlim_max))
+        var limit = rlimit(rlim_cur: value, rlim_max: value)
         if setrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0 { return nil }
         limit.rlim_max = current.rlim_max
         if value <= current.rlim_max, setrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0 { return nil }

@@ -346,6 +346,11 @@ struct HAProxyAcceptanceTests {
         let global = try #require(result.configuration?.global)
         #expect(global.bufferSize == 32768 && global.maxRewrite == 1024 && global.fileDescriptorLimit == 100000)
         #expect(global.hardStopAfter == .seconds(30) && global.spreadChecks == 5)
+        #expect(global.maxHeadBytes == 32768 - 1024)
+        #expect(GlobalSettings().maxHeadBytes == 15360)
+        var small = GlobalSettings()
+        small.bufferSize = 1000
+        #expect(small.maxHeadBytes == 500, "the rewrite reserve is at most half the buffer")
     }
 
     @Test func globalErrors() {
