@@ -254,7 +254,9 @@ enum BindAndServerParsing {
             return
         }
         let port: Int
-        switch AddressParsing.parsePort(portText, in: addressText, mandatory: true) {
+        // Without a port (or with port 0) the server is reached on the port the client
+        // connected to, as in HAProxy.
+        switch AddressParsing.parsePort(portText, in: addressText, mandatory: false) {
         case .failure(let error):
             ctx.alert("\(prefix) : \(error.message)")
             return

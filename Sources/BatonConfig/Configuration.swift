@@ -133,6 +133,9 @@ public struct Proxy: Sendable {
     /// `option abortonclose`: a request whose client closed is dropped while still queued or
     /// connecting.
     public var abortOnClose: Bool = false
+    /// `fullconn`: the load at which servers with `minconn` reach their `maxconn`; Baton has no
+    /// `minconn` (refused), so it has no effect.
+    public var fullConnections: Int?
     /// `http-reuse`: how idle server connections are shared.
     public var httpReuse: HTTPReuse = .safe
     /// `cookie NAME ...`: cookie-based persistence.
@@ -202,6 +205,7 @@ public struct Server: Sendable, Hashable {
     public var host: String
     /// The numeric address the host resolved to when the configuration was loaded.
     public var resolvedAddress: String
+    /// 0: the port the client connected to (no port given, as HAProxy allows).
     public var port: Int
     public var weight: Int = 1
     public var maxConnections: Int?

@@ -76,6 +76,15 @@ enum ProxyKeywords {
             }
             draft.proxy.monitorURI = uri
         },
+        ProxyKeyword("fullconn", .backendSide, "the backend's full load, for servers' minconn (no effect without it)") {
+            draft, ctx in
+            guard let value = Parse.integer(ctx.line.argument(0)) else {
+                ctx.alert("'fullconn' expects an integer argument.")
+                return
+            }
+            if ctx.tooManyArguments(max: 1) { return }
+            draft.proxy.fullConnections = value
+        },
         ProxyKeyword("http-reuse", .backendSide, "never|safe|aggressive|always: sharing of idle server connections") {
             draft, ctx in
             guard let mode = ctx.line.argument(0).flatMap(HTTPReuse.init(rawValue:)) else {

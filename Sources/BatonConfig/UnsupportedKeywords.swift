@@ -33,7 +33,7 @@ enum UnsupportedKeywords {
         "acl", "backlog", "be-unpublished", "capture", "clitcpka-cnt", "clitcpka-idle", "clitcpka-intvl",
         "compression", "crt", "declare", "description", "disabled", "dispatch",
         "email-alert", "enabled", "error-log-format", "errorfiles", "errorloc", "errorloc302", "errorloc303",
-        "external-check", "filter", "filter-sequence", "force-be-switch", "force-persist", "fullconn", "guid",
+        "external-check", "filter", "filter-sequence", "force-be-switch", "force-persist", "guid",
         "hash-balance-factor", "hash-preserve-affinity", "hash-type", "http-after-response", "http-check",
         "http-error", "http-response", "http-send-name-header", "id", "ignore-persist",
         "load-server-state-from-file", "log-format", "log-format-sd", "log-steps", "log-tag",

@@ -121,4 +121,14 @@ public final class BackendRuntime: Sendable {
     var name: String { config.name }
 
     func address(of server: ServerState) -> SocketAddress { addresses[server.index] }
+
+    /// Where to connect for `client`: a server without a port takes the port the client
+    /// connected to.
+    func address(of server: ServerState, for client: ClientConnection) -> SocketAddress {
+        guard server.config.port == 0,
+              let address = try? SocketAddress(ipAddress: server.config.resolvedAddress, port: client.localPort) else {
+            return addresses[server.index]
+        }
+        return address
+    }
 }

@@ -43,7 +43,7 @@ enum UpstreamConnector {
                                            maxHeadBytes: maxHeadBytes))
                 }
             }
-            .connect(to: backend.address(of: server))
+            .connect(to: backend.address(of: server, for: client))
             .assumeIsolated()
             .whenComplete { result in
                 switch result {

@@ -331,6 +331,24 @@ struct HAProxyAcceptanceTests {
         ])
     }
 
+    @Test func serversWithoutAPortUseTheClientsDestinationPort() throws {
+        let result = load("backend b\n  server s1 127.0.0.1\n  server s2 127.0.0.1:\n  server s3 127.0.0.1:0\n")
+        #expect(result.alerts == [])
+        #expect(result.configuration?.proxies.first?.servers.map(\.port) == [0, 0, 0])
+    }
+
+    @Test func fullconn() throws {
+        #expect(load("backend b\n  fullconn 100\n").configuration?.proxies.first?.fullConnections == 100)
+        #expect(alerts(in: "backend b", "fullconn", "fullconn x", "fullconn 100 2") == [
+            "config : parsing [t.cfg:2] : 'fullconn' expects an integer argument.",
+            "config : parsing [t.cfg:3] : 'fullconn' expects an integer argument.",
+            "config : parsing [t.cfg:4] : 'fullconn' cannot handle unexpected argument '2'.",
+        ])
+        #expect(alerts(in: "backend b", "server s 127.0.0.1:80 minconn 10") == [
+            "config : parsing [t.cfg:2] : 'server b/s' option 'minconn' is not supported by Baton yet.",
+        ])
+    }
+
     // MARK: global
 
     @Test func globalTunables() throws {

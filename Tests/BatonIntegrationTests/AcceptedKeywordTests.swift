@@ -422,6 +422,25 @@ struct AcceptedKeywordTests {
         await baton.stop()
     }
 
+    @Test("a server without a port is reached on the port the client connected to")
+    func serverWithoutPort() async throws {
+        let port = freePort()
+        // The origin listens on 127.0.0.2 at the port Baton listens on at 127.0.0.1.
+        let origin = try await TestUpstream.start(name: "same-port", host: "127.0.0.2", port: Int(port)) { _ in .text("same port") }
+        let baton = try await BatonProcess.start(config: """
+            \(httpDefaults())
+            listen web
+                bind 127.0.0.1:\(port)
+                server s1 127.0.0.2
+            """, listening: [port])
+        // The origin already holds that port number (on 127.0.0.2): wait for Baton's own socket.
+        #expect(await eventually { (try? RawClient(port: port)) != nil })
+        let response = try await rawGet(port: port)
+        #expect(response.status == 200 && response.bodyText == "same port", "\(response)")
+        #expect(origin.requestCount == 1)
+        await baton.stop()
+    }
+
     // MARK: global
 
     @Test("hard-stop-after: a soft-stop closes what is still open once the delay has passed")
