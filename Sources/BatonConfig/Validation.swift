@@ -10,6 +10,7 @@ enum Validation {
         for var draft in drafts {
             resolveLogs(&draft, global: global)
             checkLogFormat(&draft, into: &diagnostics)
+            checkLogAddress(draft, into: &diagnostics)
             dropHTTPSettingsInTCPMode(&draft.proxy, into: &diagnostics)
             proxies.append(draft.proxy)
         }
@@ -46,6 +47,15 @@ enum Validation {
             "'option \(option)' not usable with \(typeName(draft.proxy)) '\(draft.proxy.name)' (needs 'mode http'). "
                 + "Falling back to 'option tcplog'.", at: draft.logFormatLocation ?? draft.proxy.location))
         draft.proxy.logFormat = .tcplog
+    }
+
+    /// A log format with nowhere to send lines: HAProxy's check_config_validity() warns, without
+    /// a location.
+    private static func checkLogAddress(_ draft: ProxyDraft, into diagnostics: inout [Diagnostic]) {
+        guard draft.proxy.logFormat != nil, draft.proxy.logTargets.isEmpty,
+              draft.proxy.capabilities.contains(.frontend) else { return }
+        diagnostics.append(.warning("log format ignored for \(typeName(draft.proxy)) '\(draft.proxy.name)' "
+                                    + "since it has no log address."))
     }
 
     /// HTTP-only settings of a TCP proxy (often inherited from `defaults`) are ignored with a
