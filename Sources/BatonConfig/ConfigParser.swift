@@ -257,6 +257,8 @@ struct ConfigParser {
             return .warning("\(draft.typeAndName) : '\(entry.name)' directive is ignored in backends.", at: location)
         case "maxconn" where draft.kind == .backend:
             return .warning("'maxconn' ignored because \(who). Maybe you want 'fullconn' instead ?", at: location)
+        case "fullconn" where draft.kind == .frontend:
+            return .warning("'fullconn' ignored because \(who). Maybe you want 'maxconn' instead ?", at: location)
         case let name where name.hasPrefix("option "):
             return .warning("'\(name.dropFirst(7))' ignored because \(who).", at: location)
         default:

@@ -136,6 +136,8 @@ public struct Proxy: Sendable {
     /// `fullconn`: the load at which servers with `minconn` reach their `maxconn`; Baton has no
     /// `minconn` (refused), so it has no effect.
     public var fullConnections: Int?
+    /// `option prefer-last-server`: a client's next request goes to its previous server.
+    public var preferLastServer: Bool = false
     /// `http-reuse`: how idle server connections are shared.
     public var httpReuse: HTTPReuse = .safe
     /// `cookie NAME ...`: cookie-based persistence.

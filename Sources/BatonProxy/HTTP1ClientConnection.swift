@@ -333,6 +333,8 @@ final class ClientConnection {
     let acceptedAtWallMicroseconds: Int64
     var bytesIn = 0
     var bytesOut = 0
+    /// The server of the connection's previous request (`option prefer-last-server`).
+    var lastServer: ServerState?
 
     init(remote: SocketAddress?, local: SocketAddress? = nil) {
         self.acceptedAt = .now()

@@ -34,7 +34,8 @@ extension HTTPTransaction {
     func connectToServer(_ choice: ServerConnectStateMachine.Choice) {
         guard let backend, let client else { return }
         let server: ServerState
-        switch backend.takeServer(choice, replacing: self.server, for: connection, persistent: persistentServer) {
+        switch backend.takeServer(choice, replacing: self.server, for: connection,
+                                  persistent: persistentServer ?? preferredServer(of: backend)) {
         case .same(let same):
             server = same
         case .picked(let picked):
@@ -49,6 +50,7 @@ extension HTTPTransaction {
         }
         record.serverName = server.name
         record.serverConnections = server.currentConnections
+        connection.lastServer = server
 
         if let idle = takeIdleConnection(to: server, reuse: backend.config.httpReuse) {
             record.connectTime = 0
@@ -73,6 +75,14 @@ extension HTTPTransaction {
                 self.perform(action)
             }
         }
+    }
+
+    /// `option prefer-last-server`: the previous request's server when it can take this one
+    /// now, for algorithms that do not pick by the client (`source` does already).
+    func preferredServer(of backend: BackendRuntime) -> ServerState? {
+        guard backend.config.preferLastServer, backend.config.balance != .source, let last = connection.lastServer,
+              backend.selector.servers.contains(where: { $0 === last }), last.isUsable else { return nil }
+        return last
     }
 
     /// An idle connection to `server` as `http-reuse` allows: never with `never`; with `safe`

@@ -83,18 +83,20 @@ struct HAProxyAcceptanceTests {
                 option abortonclose
                 http-reuse never
                 cookie SRV insert
+                option prefer-last-server
                 timeout queue 5s
                 default-server weight 2
             """)
         #expect(result.alerts == [
-            "config : parsing [t.cfg:8] : 'default-server' not allowed because frontend 'f' has no backend capability.",
+            "config : parsing [t.cfg:9] : 'default-server' not allowed because frontend 'f' has no backend capability.",
         ])
         #expect(result.warnings.filter { $0.contains("capability") } == [
             "config : parsing [t.cfg:3] : 'srvtcpka' ignored because frontend 'f' has no backend capability.",
             "config : parsing [t.cfg:4] : 'abortonclose' ignored because frontend 'f' has no backend capability.",
             "config : parsing [t.cfg:5] : 'http-reuse' ignored because frontend 'f' has no backend capability.",
             "config : parsing [t.cfg:6] : 'cookie' ignored because frontend 'f' has no backend capability.",
-            "config : parsing [t.cfg:7] : 'timeout queue' will be ignored because frontend 'f' has no backend capability",
+            "config : parsing [t.cfg:7] : 'prefer-last-server' ignored because frontend 'f' has no backend capability.",
+            "config : parsing [t.cfg:8] : 'timeout queue' will be ignored because frontend 'f' has no backend capability",
         ])
     }
 
@@ -109,12 +111,14 @@ struct HAProxyAcceptanceTests {
                 option abortonclose
                 option http-buffer-request
                 option log-separate-errors
+                option prefer-last-server
             frontend f
                 bind :80
                 no option dontlognull
             backend b
                 no option srvtcpka
                 no option abortonclose
+                no option prefer-last-server
             listen l
                 bind :81
                 no option clitcpka
@@ -125,9 +129,10 @@ struct HAProxyAcceptanceTests {
         let f = try #require(configuration.frontend(named: "f"))
         #expect(!f.dontLogNull && f.clientTCPKeepAlive && f.logSeparateErrors && f.httpBufferRequest)
         let b = try #require(configuration.backend(named: "b"))
-        #expect(!b.serverTCPKeepAlive && !b.abortOnClose && b.httpBufferRequest)
+        #expect(!b.serverTCPKeepAlive && !b.abortOnClose && b.httpBufferRequest && !b.preferLastServer)
         let l = try #require(configuration.proxy(named: "l"))
         #expect(l.dontLogNull && !l.clientTCPKeepAlive && l.serverTCPKeepAlive && l.abortOnClose && !l.httpBufferRequest)
+        #expect(l.preferLastServer)
     }
 
     @Test func optionErrors() {
@@ -344,6 +349,8 @@ struct HAProxyAcceptanceTests {
             "config : parsing [t.cfg:3] : 'fullconn' expects an integer argument.",
             "config : parsing [t.cfg:4] : 'fullconn' cannot handle unexpected argument '2'.",
         ])
+        #expect(load("frontend f\n  bind :80\n  fullconn 10\n").warnings.contains(
+            "config : parsing [t.cfg:3] : 'fullconn' ignored because frontend 'f' has no backend capability. Maybe you want 'maxconn' instead ?"))
         #expect(alerts(in: "backend b", "server s 127.0.0.1:80 minconn 10") == [
             "config : parsing [t.cfg:2] : 'server b/s' option 'minconn' is not supported by Baton yet.",
         ])

@@ -325,6 +325,34 @@ struct AcceptedKeywordTests {
         await baton.stop()
     }
 
+    @Test("option prefer-last-server: a keep-alive client stays on its server; without it roundrobin alternates",
+          arguments: [true, false])
+    func preferLastServer(enabled: Bool) async throws {
+        let (one, two) = try await Self.twoServers()
+        let port = freePort()
+        let baton = try await BatonProcess.start(config: """
+            \(httpDefaults())
+            listen web
+                bind 127.0.0.1:\(port)
+                balance roundrobin
+                \(enabled ? "option prefer-last-server" : "")
+                server s1 127.0.0.1:\(one.port)
+                server s2 127.0.0.1:\(two.port)
+            """, listening: [port])
+        let client = try RawClient(port: port)
+        var servers: [String] = []
+        for index in 0..<4 {
+            try await client.send("GET /p\(index) HTTP/1.1\r\nHost: a\r\n\r\n")
+            servers.append(try await client.readResponse().header("x-server") ?? "?")
+        }
+        if enabled {
+            #expect(Set(servers).count == 1, "\(servers)")
+        } else {
+            #expect(Set(servers).count == 2, "\(servers)")
+        }
+        await baton.stop()
+    }
+
     // MARK: bind settings
 
     @Test("bind maxconn limits that listener only; bind backlog sets the listen queue")
