@@ -100,6 +100,41 @@ struct AcceptedKeywordTests {
         await baton.stop()
     }
 
+    @Test("option log-separate-errors: a 503 is logged at level err (<131>), a 200 at info (<134>)")
+    func logSeparateErrors() async throws {
+        let directory = try TemporaryDirectory()
+        let receiver = try DatagramReceiver.unix(path: directory.path("syslog.sock"))
+        let upstream = try await TestUpstream.named("fine")
+        let port = freePort()
+        let failingPort = freePort()
+        let baton = try await BatonProcess.start(config: """
+            global
+                log \(receiver.path) format rfc3164 local0
+            \(httpDefaults())
+                log global
+                option httplog
+                option log-separate-errors
+            frontend web
+                bind 127.0.0.1:\(port)
+                default_backend app
+            backend app
+                server s1 127.0.0.1:\(upstream.port)
+                server s2 127.0.0.1:9 disabled
+            backend down
+                server s1 127.0.0.1:9 disabled
+            frontend failing
+                bind 127.0.0.1:\(failingPort)
+                default_backend down
+            """, listening: [port, failingPort], directory: directory)
+        #expect(try await rawGet(port: port, "/fine").status == 200)
+        #expect(try await rawGet(port: failingPort, "/failing").status == 503)
+        let fine = await receiver.waitForMessages { $0.contains("/fine") }
+        let failing = await receiver.waitForMessages { $0.contains("/failing") }
+        #expect(fine.first?.hasPrefix("<134>") == true, "\(fine)")
+        #expect(failing.first?.hasPrefix("<131>") == true, "\(failing)")
+        await baton.stop()
+    }
+
     // MARK: cookie persistence
 
     static func twoServers() async throws -> (TestUpstream, TestUpstream) {
@@ -380,6 +415,26 @@ struct AcceptedKeywordTests {
         let listing = try await runCommand("/usr/bin/ss", ["-ltnH", "sport = :\(limited)"]).stdout
         let columns = listing.split(whereSeparator: \.isWhitespace)
         #expect(columns.count >= 3 && columns[2] == "7", "ss: \(listing)")
+        await baton.stop()
+    }
+
+    @Test("bind :::PORT v6only takes no IPv4 client; v4v6 does, whatever the system default",
+          .enabled(if: canBindIPv6Loopback(), "::1 cannot be bound on this machine"), arguments: [true, false])
+    func v6only(only: Bool) async throws {
+        let upstream = try await TestUpstream.named("dual")
+        let port = freePort()
+        let baton = try await BatonProcess.start(config: """
+            \(httpDefaults())
+            listen web
+                bind :::\(port) \(only ? "v6only" : "v4v6")
+                server s1 127.0.0.1:\(upstream.port)
+            """, listening: [port])
+        #expect(try await curl("http://[::1]:\(port)/", timeout: .seconds(5)).status == 200)
+        if only {
+            #expect(connectionRefused(port: port), "an IPv4 client reached a v6only listener")
+        } else {
+            #expect(try await rawGet(port: port).status == 200)
+        }
         await baton.stop()
     }
 
