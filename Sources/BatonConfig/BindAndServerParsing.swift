@@ -7,9 +7,19 @@ enum BindAndServerParsing {
                      + "ipv4@/ipv6@ prefixes, unix@PATH or /PATH, fd@N (no options yet)") { draft, ctx in
             parseBind(&draft, &ctx)
         },
-        ProxyKeyword("server", [.listen, .backend], "NAME HOST:PORT [weight N] [maxconn N] [backup] [disabled]") {
+        ProxyKeyword("server", [.listen, .backend], misplacedIsError: true,
+                     "NAME HOST:PORT [weight N] [maxconn N] [backup] [disabled] [cookie V] [send-proxy[-v2]]") {
             draft, ctx in
             parseServer(&draft, &ctx)
+        },
+        ProxyKeyword("default-server", .backendSide, misplacedIsError: true,
+                     "settings for the server lines that follow: weight, maxconn, backup, disabled, cookie, "
+                     + "send-proxy[-v2] (and their no- forms)") { draft, ctx in
+            var defaults = draft.serverDefaults
+            let args = Array(ctx.line.arguments)
+            if applyServerOptions(args, to: &defaults, named: "default-server", prefix: "'default-server'", &ctx) {
+                draft.serverDefaults = defaults
+            }
         },
     ]
 
@@ -20,7 +30,7 @@ enum BindAndServerParsing {
         "force-tlsv11", "force-tlsv12", "force-tlsv13", "generate-certificates", "gid", "group", "guid-prefix", "id",
         "idle-ping", "interface", "label", "level", "maxconn", "mode", "mss", "name", "namespace", "nbconn", "nice",
         "no-alpn", "no-ca-names", "no-sslv3", "no-tls-tickets", "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13",
-        "npn", "prefer-client-ciphers", "proto", "quic-cc-algo", "quic-force-retry", "quic-socket", "severity-output",
+        "npn", "prefer-client-ciphers", "process", "proto", "quic-cc-algo", "quic-force-retry", "quic-socket", "severity-output",
         "shards", "sigalgs", "ssl", "ssl-max-ver", "ssl-min-ver", "strict-sni", "tcp-md5sig", "tcp-ut", "tfo",
         "thread", "tls-ticket-keys", "transparent", "uid", "user", "v4v6", "v6only", "verify",
     ]
@@ -41,7 +51,8 @@ enum BindAndServerParsing {
         "strict-maxconn", "tcp-ut", "tfo", "track", "verify", "verifyhost", "ws",
     ]
 
-    static let supportedServerOptions = ["weight", "maxconn", "backup", "disabled", "enabled"]
+    static let supportedServerOptions = ["weight", "maxconn", "backup", "no-backup", "disabled", "enabled", "cookie",
+                                         "send-proxy", "send-proxy-v2", "no-send-proxy", "no-send-proxy-v2"]
 
     /// Address prefixes HAProxy knows and Baton cannot listen or connect with yet.
     static let unsupportedPrefixes = ["udp@", "udp4@", "udp6@", "quic4@", "quic6@", "abns@", "abnsz@", "sockpair@",
@@ -64,16 +75,101 @@ enum BindAndServerParsing {
                 binds.append(Bind(address: address, text: piece, location: ctx.location))
             }
         }
-        if let option = ctx.line.argument(1) {
-            if bindOptions.contains(option) {
-                ctx.alert("'bind' option '\(option)' is not supported by Baton yet.")
-            } else {
-                let hint = Parse.suggestion(for: option, among: bindOptions)
-                ctx.alert("'bind \(spec)' in section '\(draft.kind.rawValue)': unknown keyword '\(option)'\(hint.isEmpty ? "." : hint)")
-            }
-            return
+        var settings = binds[0]
+        guard applyBindOptions(Array(ctx.line.arguments.dropFirst()), to: &settings, spec: spec,
+                               section: draft.kind, &ctx) else { return }
+        for var bind in binds {
+            bind.name = settings.name
+            bind.backlog = settings.backlog
+            bind.maxConnections = settings.maxConnections
+            bind.ipv6Only = settings.ipv6Only
+            bind.socketMode = settings.socketMode
+            bind.socketUser = settings.socketUser
+            bind.socketGroup = settings.socketGroup
+            bind.acceptProxy = settings.acceptProxy
+            draft.proxy.binds.append(bind)
         }
-        draft.proxy.binds.append(contentsOf: binds)
+    }
+
+    static let supportedBindOptions = ["name", "backlog", "maxconn", "v6only", "v4v6", "mode", "user", "uid", "group",
+                                       "gid", "accept-proxy"]
+
+    /// The settings after a `bind` address, with HAProxy's messages. Returns false (having
+    /// reported it) at the first bad or unsupported one.
+    static func applyBindOptions(_ args: [String], to bind: inout Bind, spec: String, section: SectionKind,
+                                 _ ctx: inout ParseContext) -> Bool {
+        let prefix = "'bind \(spec)' in section '\(section.rawValue)' :"
+        var index = 0
+        while index < args.count {
+            let option = args[index]
+            let value = index + 1 < args.count ? args[index + 1] : nil
+            switch option {
+            case "name":
+                guard let value, !value.isEmpty else {
+                    ctx.alert("\(prefix) 'name' : missing name")
+                    return false
+                }
+                bind.name = value
+                index += 2
+            case "backlog", "maxconn":
+                guard let value, !value.isEmpty else {
+                    ctx.alert("\(prefix) '\(option)' : missing value")
+                    return false
+                }
+                guard let number = Parse.integer(value) else {
+                    ctx.alert("\(prefix) '\(option)' : invalid value '\(value)' (integer expected)")
+                    return false
+                }
+                // As HAProxy: 0 means "not set" (the frontend's maxconn, the default backlog).
+                if option == "backlog" {
+                    bind.backlog = number == 0 ? nil : number
+                } else {
+                    bind.maxConnections = number == 0 ? nil : number
+                }
+                index += 2
+            case "v6only", "v4v6":
+                bind.ipv6Only = option == "v6only"
+                index += 1
+            case "accept-proxy":
+                bind.acceptProxy = true
+                index += 1
+            case "mode":
+                guard let value, !value.isEmpty, value.allSatisfy({ ("0"..."7").contains($0) }),
+                      let mode = UInt32(value, radix: 8) else {
+                    ctx.alert("\(prefix) 'mode' : missing or invalid mode '\(value ?? "")' (octal integer expected)")
+                    return false
+                }
+                bind.socketMode = mode
+                index += 2
+            case "user", "uid", "group", "gid":
+                let isUser = option == "user" || option == "uid"
+                guard let value, !value.isEmpty else {
+                    ctx.alert("\(prefix) '\(option)' : missing \(option.hasSuffix("id") ? "ID" : "name")")
+                    return false
+                }
+                if option == "user" || option == "group" {
+                    let known = isUser ? SystemAccounts.userExists(value) : SystemAccounts.groupExists(value)
+                    guard known else {
+                        ctx.alert("\(prefix) '\(option)' : unknown \(isUser ? "user" : "group") name '\(value)'")
+                        return false
+                    }
+                } else if Parse.integer(value) == nil {
+                    ctx.alert("\(prefix) '\(option)' : invalid value '\(value)' (integer expected)")
+                    return false
+                }
+                if isUser { bind.socketUser = value } else { bind.socketGroup = value }
+                index += 2
+            default:
+                if bindOptions.contains(option) {
+                    ctx.alert("'bind' option '\(option)' is not supported by Baton yet.")
+                } else {
+                    let hint = Parse.suggestion(for: option, among: bindOptions)
+                    ctx.alert("'bind \(spec)' in section '\(section.rawValue)': unknown keyword '\(option)'\(hint.isEmpty ? "." : hint)")
+                }
+                return false
+            }
+        }
+        return true
     }
 
     static func bindAddress(_ text: String, resolver: HostResolver) -> Result<Bind.Address, AddressError> {
@@ -158,7 +254,9 @@ enum BindAndServerParsing {
             return
         }
         let port: Int
-        switch AddressParsing.parsePort(portText, in: addressText, mandatory: true) {
+        // Without a port (or with port 0) the server is reached on the port the client
+        // connected to, as in HAProxy.
+        switch AddressParsing.parsePort(portText, in: addressText, mandatory: false) {
         case .failure(let error):
             ctx.alert("\(prefix) : \(error.message)")
             return
@@ -173,8 +271,22 @@ enum BindAndServerParsing {
             ctx.alert("\(prefix) : could not resolve address '\(host)'.")
             return
         }
-        var server = Server(name: name, host: host, resolvedAddress: resolved, port: port, location: ctx.location)
+        // `default-server` settings first, then the line's own.
+        var server = draft.serverDefaults
+        server.name = name
+        server.host = host
+        server.resolvedAddress = resolved
+        server.port = port
+        server.location = ctx.location
         let args = Array(ctx.line.arguments.dropFirst(2))
+        guard applyServerOptions(args, to: &server, named: name, prefix: prefix, &ctx) else { return }
+        draft.proxy.servers.append(server)
+    }
+
+    /// The settings after a `server` address, or after `default-server`. Returns false (having
+    /// reported it) at the first bad or unsupported one.
+    static func applyServerOptions(_ args: [String], to server: inout Server, named name: String, prefix: String,
+                                   _ ctx: inout ParseContext) -> Bool {
         var index = 0
         while index < args.count {
             let option = args[index]
@@ -182,24 +294,35 @@ enum BindAndServerParsing {
             case "weight", "maxconn":
                 guard index + 1 < args.count, let value = Parse.integer(args[index + 1]) else {
                     ctx.alert("\(prefix) : '\(option)' expects an integer argument.")
-                    return
+                    return false
                 }
                 if option == "weight" {
                     guard value <= 256 else {
                         ctx.alert("\(prefix) : weight of server \(name) is not within 0 and 256 (\(value)).")
-                        return
+                        return false
                     }
                     server.weight = value
                 } else {
                     server.maxConnections = value
                 }
                 index += 2
-            case "backup":
-                server.backup = true
+            case "cookie":
+                guard index + 1 < args.count, !args[index + 1].isEmpty else {
+                    ctx.alert("\(prefix) : 'cookie' expects <value> as argument.")
+                    return false
+                }
+                server.cookie = args[index + 1]
+                index += 2
+            case "backup", "no-backup":
+                server.backup = option == "backup"
                 index += 1
             case "disabled", "enabled":
                 server.disabled = option == "disabled"
                 index += 1
+            case "send-proxy": server.sendProxyV1 = true; index += 1
+            case "send-proxy-v2": server.sendProxyV2 = true; index += 1
+            case "no-send-proxy": server.sendProxyV1 = false; index += 1
+            case "no-send-proxy-v2": server.sendProxyV2 = false; index += 1
             default:
                 if serverOptions.contains(option) {
                     ctx.alert("\(prefix) option '\(option)' is not supported by Baton yet.")
@@ -207,9 +330,9 @@ enum BindAndServerParsing {
                     let hint = Parse.suggestion(for: option, among: serverOptions.union(supportedServerOptions))
                     ctx.alert("\(prefix) : unknown keyword '\(option)'\(hint.isEmpty ? "." : hint)")
                 }
-                return
+                return false
             }
         }
-        draft.proxy.servers.append(server)
+        return true
     }
 }

@@ -133,7 +133,11 @@ struct ConfigParser {
         if let bad = name.first(where: { !Self.isNameCharacter($0) }) {
             diagnostics.append(.alert("character '\(bad)' is not permitted in '\(keyword)' name '\(name)'.", at: location))
         }
-        if let other = proxies.first(where: { $0.proxy.name == name }) {
+        // As HAProxy: a frontend and a backend may share a name (their capabilities differ);
+        // two proxies that both have a frontend, or both a backend, may not.
+        if let other = proxies.first(where: {
+            $0.proxy.name == name && !$0.proxy.capabilities.isDisjoint(with: kind.capabilities)
+        }) {
             diagnostics.append(.alert("\(keyword) '\(name)' has the same name as \(other.typeAndName) declared at "
                                       + "\(other.proxy.location).", at: location))
         }
@@ -178,7 +182,9 @@ struct ConfigParser {
     private mutating func parseGlobal(_ line: KeywordLine) {
         let keyword = line.words[0]
         guard let entry = GlobalKeywords.index[keyword] else {
-            if UnsupportedKeywords.isKnownGlobal(keyword) {
+            if let message = UnsupportedKeywords.removedGlobal[keyword] {
+                diagnostics.append(.alert(message, at: line.location))
+            } else if UnsupportedKeywords.isKnownGlobal(keyword) {
                 diagnostics.append(.alert(ParseContext.notSupported(keyword), at: line.location))
             } else {
                 let candidates = GlobalKeywords.table.map(\.name) + UnsupportedKeywords.global
@@ -218,7 +224,7 @@ struct ConfigParser {
             return
         }
         guard entry.sections.allows(draft.kind) else {
-            diagnostics.append(.alert(notAllowed(entry, in: draft), at: location))
+            diagnostics.append(misplaced(entry, in: draft, at: location))
             return
         }
         var ctx = ParseContext(
@@ -226,6 +232,38 @@ struct ConfigParser {
             resolver: resolver)
         entry.handler(&draft, &ctx)
         diagnostics += ctx.diagnostics
+    }
+
+    /// A keyword in a section that lacks the capability it acts on. As HAProxy 2.6, a setting
+    /// of the other side is ignored with a warning, in the wording of the function that checks
+    /// it there (`warnifnotcap`, `proxy_parse_timeout`, the log options); `server` and
+    /// `default-server` in a frontend, and anything the `defaults` section cannot take, are
+    /// errors.
+    private func misplaced(_ entry: ProxyKeyword, in draft: ProxyDraft, at location: SourceLocation) -> Diagnostic {
+        let missing: String
+        switch draft.kind {
+        case .frontend: missing = "backend"
+        case .backend: missing = "frontend"
+        case .defaults, .listen, .global: return .alert(notAllowed(entry, in: draft), at: location)
+        }
+        if entry.misplacedIsError {
+            return .alert(notAllowed(entry, in: draft), at: location)
+        }
+        let who = "\(draft.typeAndName) has no \(missing) capability"
+        switch entry.name {
+        case let name where name.hasPrefix("timeout "):
+            return .warning("'\(name)' will be ignored because \(who)", at: location)
+        case "option httplog", "option httpslog", "option tcplog", "log-format" where draft.kind == .backend:
+            return .warning("\(draft.typeAndName) : '\(entry.name)' directive is ignored in backends.", at: location)
+        case "maxconn" where draft.kind == .backend:
+            return .warning("'maxconn' ignored because \(who). Maybe you want 'fullconn' instead ?", at: location)
+        case "fullconn" where draft.kind == .frontend:
+            return .warning("'fullconn' ignored because \(who). Maybe you want 'maxconn' instead ?", at: location)
+        case let name where name.hasPrefix("option "):
+            return .warning("'\(name.dropFirst(7))' ignored because \(who).", at: location)
+        default:
+            return .warning("'\(entry.name)' ignored because \(who).", at: location)
+        }
     }
 
     private func notAllowed(_ entry: ProxyKeyword, in draft: ProxyDraft) -> String {

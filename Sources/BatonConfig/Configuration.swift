@@ -16,7 +16,19 @@ public struct Configuration: Sendable {
     public var frontends: [Proxy] { proxies.filter { $0.capabilities.contains(.frontend) } }
     public var backends: [Proxy] { proxies.filter { $0.capabilities.contains(.backend) } }
 
+    /// The first proxy of that name. A frontend and a backend may share a name; use
+    /// `proxy(named:with:)` to tell them apart.
     public func proxy(named name: String) -> Proxy? { proxies.first { $0.name == name } }
+
+    /// The proxy of that name with `capability` (names are unique per capability).
+    public func proxy(named name: String, with capability: ProxyCapabilities) -> Proxy? {
+        proxies.first { $0.name == name && $0.capabilities.isSuperset(of: capability) }
+    }
+
+    /// The backend (or listen) a `default_backend`/`use_backend` name refers to.
+    public func backend(named name: String) -> Proxy? { proxy(named: name, with: .backend) }
+
+    public func frontend(named name: String) -> Proxy? { proxy(named: name, with: .frontend) }
 }
 
 /// The `global` section.
@@ -41,6 +53,26 @@ public struct GlobalSettings: Sendable, Equatable {
     public var httpMaxHeaders: Int = GlobalSettings.defaultHTTPMaxHeaders
 
     public static let defaultHTTPMaxHeaders = 101
+    /// `tune.bufsize`: HAProxy's buffer size; with `tune.maxrewrite` it bounds a message head
+    /// (`maxHeadBytes`). Baton's buffers otherwise grow as needed (see docs/differences.md).
+    public var bufferSize: Int?
+    /// `tune.maxrewrite`: the part of a buffer HAProxy reserves for header rewrites.
+    public var maxRewrite: Int?
+    /// `ulimit-n`: the file descriptor limit set at start.
+    public var fileDescriptorLimit: Int?
+    /// `hard-stop-after`: the longest a soft-stop waits for connections before closing them.
+    public var hardStopAfter: Duration?
+    /// `spread-checks`: a percentage of jitter between health checks (no checks yet).
+    public var spreadChecks: Int?
+
+    /// The largest message head (start line, fields, final CRLF) Baton takes: HAProxy's buffer
+    /// size less its rewrite reserve, 16384 - 1024 by default. The reserve defaults to 1024 and
+    /// is at most half the buffer, as in HAProxy.
+    public var maxHeadBytes: Int {
+        let size = bufferSize ?? 16384
+        let reserve = min(maxRewrite ?? 1024, size / 2)
+        return size - reserve
+    }
 
     public init() {}
 }
@@ -81,6 +113,12 @@ public struct Proxy: Sendable {
     public var uniqueIDFormat: LogFormat?
     /// `unique-id-header`: the request field that carries the unique ID to the server.
     public var uniqueIDHeader: String?
+    /// `option dontlognull`: connections on which the client sent nothing are not logged.
+    public var dontLogNull: Bool = false
+    /// `option log-separate-errors`: transactions that failed are logged at level `err`.
+    public var logSeparateErrors: Bool = false
+    /// `option clitcpka` (or `tcpka`): SO_KEEPALIVE on client connections.
+    public var clientTCPKeepAlive: Bool = false
 
     // Both sides.
     /// `acl` lines by name (lines with one name are ORed).
@@ -101,6 +139,11 @@ public struct Proxy: Sendable {
     public var stickTable: StickTableDefinition?
     public var timeouts = Timeouts()
     public var forwardFor: ForwardFor?
+    /// `option originalto`: the destination address the client connected to, in a header.
+    public var originalTo: OriginalTo?
+    /// `option http-buffer-request`: wait for the whole request body before choosing a server
+    /// (stored for the rules engine).
+    public var httpBufferRequest: Bool = false
     public var httpConnectionMode: HTTPConnectionMode = .keepAlive
     public var errorFiles: [Int: ErrorFile] = [:]
 
@@ -111,6 +154,20 @@ public struct Proxy: Sendable {
     public var retries: Int = 3
     /// `option redispatch`: the last retry may go to another server.
     public var redispatch: Bool = false
+    /// `option srvtcpka` (or `tcpka`): SO_KEEPALIVE on server connections.
+    public var serverTCPKeepAlive: Bool = false
+    /// `option abortonclose`: a request whose client closed is dropped while still queued or
+    /// connecting.
+    public var abortOnClose: Bool = false
+    /// `fullconn`: the load at which servers with `minconn` reach their `maxconn`; Baton has no
+    /// `minconn` (refused), so it has no effect.
+    public var fullConnections: Int?
+    /// `option prefer-last-server`: a client's next request goes to its previous server.
+    public var preferLastServer: Bool = false
+    /// `http-reuse`: how idle server connections are shared.
+    public var httpReuse: HTTPReuse = .safe
+    /// `cookie NAME ...`: cookie-based persistence.
+    public var cookie: CookiePersistence?
 
     public init(name: String, location: SourceLocation, capabilities: ProxyCapabilities) {
         self.name = name
@@ -141,6 +198,20 @@ public struct Bind: Sendable, Hashable {
     /// The text as written, for logs and messages.
     public var text: String
     public var location: SourceLocation
+    /// `name`: the listener's name (stats and logs).
+    public var name: String?
+    /// `backlog`: the listen queue length (default: the frontend's maxconn, else 1024).
+    public var backlog: Int?
+    /// `maxconn`: connections this listener accepts at once.
+    public var maxConnections: Int?
+    /// `v6only` (true) or `v4v6` (false): whether an IPv6 socket also takes IPv4 clients.
+    public var ipv6Only: Bool?
+    /// `mode`, `user`/`uid`, `group`/`gid` of a Unix socket's file.
+    public var socketMode: UInt32?
+    public var socketUser: String?
+    public var socketGroup: String?
+    /// `accept-proxy`: every connection starts with a PROXY protocol v1 or v2 header.
+    public var acceptProxy: Bool = false
 
     public init(address: Address, text: String, location: SourceLocation) {
         self.address = address
@@ -162,11 +233,19 @@ public struct Server: Sendable, Hashable {
     public var host: String
     /// The numeric address the host resolved to when the configuration was loaded.
     public var resolvedAddress: String
+    /// 0: the port the client connected to (no port given, as HAProxy allows).
     public var port: Int
     public var weight: Int = 1
     public var maxConnections: Int?
     public var backup: Bool = false
     public var disabled: Bool = false
+    /// `cookie VALUE`: the value of the backend's persistence cookie that designates it.
+    public var cookie: String?
+    /// `send-proxy` / `send-proxy-v2`: a PROXY protocol header starts every connection.
+    public var sendProxyV1: Bool = false
+    public var sendProxyV2: Bool = false
+    /// The PROXY protocol version sent, if any: v2 when both are asked for, as in HAProxy.
+    public var sendProxy: ProxyProtocolVersion? { sendProxyV2 ? .v2 : sendProxyV1 ? .v1 : nil }
     public var location: SourceLocation
 
     public init(name: String, host: String, resolvedAddress: String, port: Int, location: SourceLocation) {
@@ -213,6 +292,60 @@ public struct ForwardFor: Sendable, Hashable {
     public var ifNone: Bool = false
 
     public init() {}
+}
+
+/// `option originalto [except NET] [header NAME]`.
+public struct OriginalTo: Sendable, Hashable {
+    public var except: IPNetwork?
+    public var headerName: String = "X-Original-To"
+
+    public init() {}
+}
+
+/// `http-reuse never|safe|aggressive|always`.
+public enum HTTPReuse: String, Sendable, Hashable, CaseIterable {
+    /// No idle connection is shared: each server connection closes after its exchange.
+    case never
+    /// The first request of a client connection gets a connection of its own.
+    case safe
+    /// A first request may take an idle connection that has already been reused once.
+    case aggressive
+    /// Any request may take any idle connection.
+    case always
+}
+
+/// `cookie NAME insert|rewrite|prefix [indirect] [nocache] ...`.
+public struct CookiePersistence: Sendable, Hashable {
+    public enum Mode: String, Sendable, Hashable {
+        /// Baton adds the cookie to responses for clients that have no valid one.
+        case insert
+        /// The server sets the cookie; Baton replaces its value with the server's.
+        case rewrite
+        /// The server's own cookie is prefixed with the server's value and `~`.
+        case prefix
+    }
+
+    public var name: String
+    /// nil: the cookie only designates a server; nothing is added or changed.
+    public var mode: Mode?
+    public var indirect = false
+    public var noCache = false
+    public var postOnly = false
+    public var preserve = false
+    public var httpOnly = false
+    public var secure = false
+    public var domains: [String] = []
+    public var attributes: [String] = []
+
+    public init(name: String, mode: Mode?) {
+        self.name = name
+        self.mode = mode
+    }
+}
+
+public enum ProxyProtocolVersion: Sendable, Hashable {
+    case v1
+    case v2
 }
 
 /// An address with a prefix length, as in `except 10.0.0.0/8`.

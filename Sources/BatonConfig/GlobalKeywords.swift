@@ -103,6 +103,59 @@ enum GlobalKeywords {
             }
             global.httpMaxHeaders = value
         },
+        GlobalKeyword("tune.bufsize", "buffer size: with tune.maxrewrite, bounds a message head (bufsize - maxrewrite)") { global, ctx in
+            if ctx.tooManyArguments(max: 1) { return }
+            guard let value = Parse.integer(ctx.line.argument(0)), value > 0 else {
+                ctx.alert("'tune.bufsize' expects a positive integer argument.")
+                return
+            }
+            global.bufferSize = value
+        },
+        GlobalKeyword("tune.maxrewrite", "rewrite reserve (default 1024): the largest head is bufsize - maxrewrite") { global, ctx in
+            if ctx.tooManyArguments(max: 1) { return }
+            guard let value = Parse.integer(ctx.line.argument(0)) else {
+                ctx.alert("'tune.maxrewrite' expects an integer argument.")
+                return
+            }
+            global.maxRewrite = value
+        },
+        GlobalKeyword("ulimit-n", "raise the file descriptor limit to N at start") { global, ctx in
+            if ctx.tooManyArguments(max: 1) { return }
+            if global.fileDescriptorLimit != nil {
+                ctx.alert("'ulimit-n' already specified. Continuing.")
+                return
+            }
+            guard let value = Parse.integer(ctx.line.argument(0)) else {
+                ctx.alert("'ulimit-n' expects an integer argument.")
+                return
+            }
+            global.fileDescriptorLimit = value
+        },
+        GlobalKeyword("hard-stop-after", "longest wait of a soft-stop for connections to finish") { global, ctx in
+            if ctx.tooManyArguments(max: 1) { return }
+            guard let text = ctx.line.argument(0), !text.isEmpty else {
+                ctx.alert("'hard-stop-after' expects <time> as argument.")
+                return
+            }
+            guard let value = TimeValue.parse(text) else {
+                ctx.alert("unexpected character '\(TimeoutKeywords.badCharacter(in: text))' in argument to <hard-stop-after>.")
+                return
+            }
+            global.hardStopAfter = value
+        },
+        GlobalKeyword("spread-checks", "accepted; no effect until health checks exist") { global, ctx in
+            if ctx.tooManyArguments(max: 1) { return }
+            if global.spreadChecks != nil {
+                ctx.alert("spread-checks already specified. Continuing.")
+                return
+            }
+            guard let value = Parse.integer(ctx.line.argument(0)), value <= 50 else {
+                ctx.alert("'spread-checks' needs a positive value in range 0..50.")
+                global.spreadChecks = 0
+                return
+            }
+            global.spreadChecks = value
+        },
     ]
 
     /// HAProxy's MAX_THREADS with its default thread groups.

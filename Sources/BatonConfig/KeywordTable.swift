@@ -121,10 +121,13 @@ struct ProxyDraft: Sendable {
     var logFormatLocation: SourceLocation?
     /// A defaults section named by some `from`, which therefore may not be redefined.
     var explicitlyReferenced = false
+    /// `default-server` settings: where every later `server` line of the section starts.
+    var serverDefaults: Server
 
     init(kind: SectionKind, name: String, location: SourceLocation) {
         self.kind = kind
         self.proxy = Proxy(name: name, location: location, capabilities: kind.capabilities)
+        self.serverDefaults = Server(name: "", host: "", resolvedAddress: "", port: 0, location: location)
     }
 
     /// A new section inheriting every setting of `defaults`.
@@ -175,14 +178,18 @@ struct ProxyKeyword: Sendable {
     let summary: String
     /// Accepts the `no` prefix.
     let negatable: Bool
+    /// In a frontend or backend lacking the capability, an error rather than HAProxy's usual
+    /// "ignored" warning (`server`, `default-server`).
+    let misplacedIsError: Bool
     let handler: Handler
 
-    init(_ name: String, _ sections: SectionSet, negatable: Bool = false, _ summary: String,
-         _ handler: @escaping Handler) {
+    init(_ name: String, _ sections: SectionSet, negatable: Bool = false, misplacedIsError: Bool = false,
+         _ summary: String, _ handler: @escaping Handler) {
         self.name = name
         self.sections = sections
         self.summary = summary
         self.negatable = negatable
+        self.misplacedIsError = misplacedIsError
         self.handler = handler
     }
 }

@@ -34,6 +34,51 @@ enum OptionKeywords {
             }
             draft.proxy.forwardFor = forwardFor
         },
+        ProxyKeyword("option originalto", .all, "add X-Original-To (the address the client connected to): "
+                     + "[except NETWORK] [header NAME]") { draft, ctx in
+            var originalTo = OriginalTo()
+            let args = Array(ctx.line.arguments)
+            var index = 0
+            while index < args.count {
+                switch args[index] {
+                case "except":
+                    guard index + 1 < args.count, let network = AddressParsing.network(args[index + 1]) else {
+                        ctx.alert("'option originalto except' expects <address>[/mask] as argument.")
+                        return
+                    }
+                    originalTo.except = network
+                    index += 2
+                case "header":
+                    guard index + 1 < args.count, !args[index + 1].isEmpty else {
+                        ctx.alert("'option originalto header' expects <header_name> as argument.")
+                        return
+                    }
+                    originalTo.headerName = args[index + 1]
+                    index += 2
+                default:
+                    ctx.alert("'option originalto' only supports optional values: 'except' and 'header'.")
+                    return
+                }
+            }
+            draft.proxy.originalTo = originalTo
+        },
+        flag("dontlognull", .frontendSide, "do not log connections on which the client sent nothing", \.dontLogNull),
+        flag("log-separate-errors", .frontendSide, "log failed transactions at level 'err' instead of 'info'",
+             \.logSeparateErrors),
+        ProxyKeyword("option tcpka", .all, "SO_KEEPALIVE on client and server connections") { draft, ctx in
+            if ctx.tooManyArguments(max: 0) { return }
+            draft.proxy.clientTCPKeepAlive = true
+            draft.proxy.serverTCPKeepAlive = true
+        },
+        flag("clitcpka", .frontendSide, "SO_KEEPALIVE on client connections", \.clientTCPKeepAlive),
+        flag("srvtcpka", .backendSide, "SO_KEEPALIVE on server connections", \.serverTCPKeepAlive),
+        flag("abortonclose", .backendSide, "drop a queued or connecting request whose client closed",
+             \.abortOnClose),
+        flag("prefer-last-server", .backendSide,
+             "a keep-alive client's next request goes to the server of its previous one when usable",
+             \.preferLastServer),
+        flag("http-buffer-request", .all, "wait for the whole request body before choosing a server",
+             \.httpBufferRequest),
         connectionMode("http-keep-alive", .keepAlive, "keep connections open on both sides (the default)"),
         connectionMode("http-server-close", .serverClose, "close the server connection after each response"),
         connectionMode("httpclose", .close, "close both connections after each response"),
@@ -52,6 +97,15 @@ enum OptionKeywords {
             }
         },
     ]
+
+    /// An option without arguments that sets a Bool; `no option X` clears it.
+    private static func flag(_ name: String, _ sections: SectionSet, _ summary: String,
+                             _ field: WritableKeyPath<Proxy, Bool> & Sendable) -> ProxyKeyword {
+        ProxyKeyword("option \(name)", sections, negatable: true, summary) { draft, ctx in
+            if ctx.tooManyArguments(max: 0) { return }
+            draft.proxy[keyPath: field] = !ctx.line.negated
+        }
+    }
 
     /// The HTTP connection modes override each other; `no option X` returns to the default only
     /// when X is the current mode, as in HAProxy.

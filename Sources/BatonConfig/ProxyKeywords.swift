@@ -1,4 +1,5 @@
 import BatonCore
+import Foundation
 
 /// The keywords of `defaults`, `frontend`, `listen` and `backend` sections Baton implements,
 /// with the sections the keyword matrix (configuration.txt 4.1) allows them in.
@@ -75,6 +76,31 @@ enum ProxyKeywords {
             }
             draft.proxy.monitorURI = uri
         },
+        ProxyKeyword("fullconn", .backendSide, "the backend's full load, for servers' minconn (no effect without it)") {
+            draft, ctx in
+            guard let value = Parse.integer(ctx.line.argument(0)) else {
+                ctx.alert("'fullconn' expects an integer argument.")
+                return
+            }
+            if ctx.tooManyArguments(max: 1) { return }
+            draft.proxy.fullConnections = value
+        },
+        ProxyKeyword("http-reuse", .backendSide, "never|safe|aggressive|always: sharing of idle server connections") {
+            draft, ctx in
+            guard let mode = ctx.line.argument(0).flatMap(HTTPReuse.init(rawValue:)) else {
+                ctx.alert("'http-reuse' only supports 'never', 'safe', 'aggressive', 'always'.")
+                return
+            }
+            if let extra = ctx.line.argument(1) {
+                ctx.alert("'http-reuse \(mode.rawValue)' cannot handle unexpected argument '\(extra)'.")
+                return
+            }
+            draft.proxy.httpReuse = mode
+        },
+        ProxyKeyword("cookie", .backendSide, "NAME [insert|rewrite|prefix] [indirect] [nocache] [postonly] [preserve] "
+                     + "[httponly] [secure] [domain D]* [attr A]*: cookie persistence") { draft, ctx in
+            parseCookie(&draft, &ctx)
+        },
         ProxyKeyword("errorfile", .all, "CODE FILE: send FILE (a complete HTTP response) instead of the built-in error CODE") {
             draft, ctx in
             guard let codeText = ctx.line.argument(0), let path = ctx.line.argument(1) else {
@@ -93,6 +119,81 @@ enum ProxyKeywords {
             draft.proxy.errorFiles[code] = ErrorFile(status: code, path: path, contents: contents)
         },
     ]
+}
+
+extension ProxyKeywords {
+    /// `cookie`, with HAProxy's checks and messages (cfgparse-listen.c).
+    static func parseCookie(_ draft: inout ProxyDraft, _ ctx: inout ParseContext) {
+        guard let name = ctx.line.argument(0), !name.isEmpty else {
+            ctx.alert("'cookie' expects <cookie_name> as argument.")
+            return
+        }
+        var cookie = CookiePersistence(name: name, mode: nil)
+        var modes: [CookiePersistence.Mode] = []
+        let args = Array(ctx.line.arguments.dropFirst())
+        var index = 0
+        while index < args.count {
+            let word = args[index]
+            index += 1
+            switch word {
+            case "insert", "rewrite", "prefix":
+                let mode = CookiePersistence.Mode(rawValue: word)!
+                if !modes.contains(mode) { modes.append(mode) }
+            case "indirect": cookie.indirect = true
+            case "nocache": cookie.noCache = true
+            case "postonly": cookie.postOnly = true
+            case "preserve": cookie.preserve = true
+            case "httponly": cookie.httpOnly = true
+            case "secure": cookie.secure = true
+            case "domain":
+                guard index < args.count, !args[index].isEmpty else {
+                    ctx.alert("'domain' expects <domain> as argument.")
+                    return
+                }
+                let domain = args[index]
+                index += 1
+                let dot = domain.firstIndex(of: ".")
+                if domain.first != ".", dot == nil || domain.index(after: dot!) == domain.endIndex {
+                    ctx.warning("domain '\(domain)' contains no embedded dot, this configuration may not work "
+                                + "properly (see RFC6265#5.2.3).")
+                }
+                cookie.domains.append(domain)
+            case "attr":
+                guard index < args.count, !args[index].isEmpty else {
+                    ctx.alert("'attr' expects <value> as argument.")
+                    return
+                }
+                let value = args[index]
+                index += 1
+                if let bad = value.unicodeScalars.first(where: { $0 == ";" || $0.value < 0x20 || $0.value == 0x7f }) {
+                    ctx.alert("character '%x\(String(format: "%02X", bad.value))' is not permitted in attribute value.")
+                    return
+                }
+                cookie.attributes.append(value)
+            case "maxidle", "maxlife", "dynamic":
+                ctx.alert(ParseContext.notSupported("cookie \(word)"))
+                return
+            default:
+                ctx.alert("'cookie' supports 'rewrite', 'insert', 'prefix', 'indirect', 'nocache', 'postonly', "
+                          + "'domain', 'maxidle', 'dynamic', 'maxlife' and 'attr' options.")
+                return
+            }
+        }
+        if modes.contains(.rewrite) && cookie.indirect {
+            ctx.alert("cookie 'rewrite' and 'indirect' modes are incompatible.")
+            return
+        }
+        if modes.count > 1 {
+            ctx.alert("cookie 'rewrite', 'insert' and 'prefix' modes are incompatible.")
+            return
+        }
+        cookie.mode = modes.first
+        if cookie.preserve && cookie.mode != .insert && !cookie.indirect {
+            ctx.alert("cookie 'preserve' requires at least 'insert' or 'indirect'.")
+            return
+        }
+        draft.proxy.cookie = cookie
+    }
 }
 
 /// `timeout NAME VALUE`.

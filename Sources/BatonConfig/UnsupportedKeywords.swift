@@ -13,14 +13,14 @@ enum UnsupportedKeywords {
         "debug.counters", "default-path", "description", "dns-accept-family", "expose-deprecated-directives",
         "expose-experimental-directives", "external-check", "fd-hard-limit", "gid", "grace", "h1-accept-payload-with-any-method",
         "h1-case-adjust", "h1-case-adjust-file", "h1-do-not-close-on-insecure-transfer-encoding",
-        "h2-workaround-bogus-websocket-clients", "hard-stop-after", "insecure-fork-wanted", "insecure-setuid-wanted",
+        "h2-workaround-bogus-websocket-clients", "insecure-fork-wanted", "insecure-setuid-wanted",
         "issuers-chain-path", "key-base", "limited-quic", "localpeer", "master-worker", "max-spread-checks",
         "max-threads-per-group", "maxcompcpuusage", "maxcomprate", "maxconnrate", "maxpipes", "maxsessrate",
         "maxsslconn", "maxsslrate", "maxzlibmem", "mworker-max-reloads", "no-memory-trimming", "node", "noepoll",
         "noevports", "nogetaddrinfo", "nokqueue", "noktls", "nopoll", "noreuseport", "nosplice", "numa-cpu-mapping",
         "pp2-never-send-local", "prealloc-fd", "presetenv", "quiet", "resetenv", "server-state-base",
-        "server-state-file", "set-dumpable", "set-var", "setenv", "spread-checks", "stats", "stats-file",
-        "strict-limits", "thread-group", "thread-groups", "uid", "ulimit-n", "unix-bind", "unsetenv",
+        "server-state-file", "set-dumpable", "set-var", "setenv", "stats", "stats-file",
+        "strict-limits", "thread-group", "thread-groups", "uid", "unix-bind", "unsetenv",
         "warn-blocked-traffic-after", "zero-warning",
     ]
 
@@ -31,16 +31,22 @@ enum UnsupportedKeywords {
     /// First words of proxy keywords (configuration.txt section 4.1) Baton does not have.
     static let proxy: Set<String> = [
         "backlog", "be-unpublished", "capture", "clitcpka-cnt", "clitcpka-idle", "clitcpka-intvl",
-        "compression", "cookie", "crt", "declare", "default-server", "description", "disabled", "dispatch",
+        "compression", "crt", "declare", "description", "disabled", "dispatch",
         "email-alert", "enabled", "error-log-format", "errorfiles", "errorloc", "errorloc302", "errorloc303",
-        "external-check", "filter", "filter-sequence", "force-be-switch", "force-persist", "fullconn", "guid",
+        "external-check", "filter", "filter-sequence", "force-be-switch", "force-persist", "guid",
         "hash-balance-factor", "hash-preserve-affinity", "hash-type", "http-after-response", "http-check",
-        "http-error", "http-reuse", "http-send-name-header", "id", "ignore-persist",
+        "http-error", "http-send-name-header", "id", "ignore-persist",
         "load-server-state-from-file", "log-format-sd", "log-steps", "log-tag",
         "max-keep-alive-queue", "max-session-srv-conns", "monitor", "persist", "quic-initial", "rate-limit",
         "retry-on", "server-state-file-name", "server-template", "source", "srvtcpka-cnt",
         "srvtcpka-idle", "srvtcpka-intvl", "stats", "stick", "tcp-check",
         "tcp-response", "use-fcgi-app", "use-server", 
+    ]
+
+    /// Global keywords HAProxy 2.6 itself refuses, with its message.
+    static let removedGlobal: [String: String] = [
+        "nbproc": "nbproc is not supported any more since HAProxy 2.5. Threads will automatically be used on "
+            + "multi-processor machines if available.",
     ]
 
     static func isKnownGlobal(_ keyword: String) -> Bool {

@@ -11,6 +11,7 @@ enum Validation {
             resolveLogs(&draft, global: global)
             resolveConditions(&draft.proxy)
             checkLogFormat(&draft, into: &diagnostics)
+            checkLogAddress(draft, into: &diagnostics)
             dropHTTPSettingsInTCPMode(&draft.proxy, into: &diagnostics)
             proxies.append(draft.proxy)
         }
@@ -52,6 +53,15 @@ enum Validation {
         draft.proxy.logFormat = .tcplog
     }
 
+    /// A log format with nowhere to send lines: HAProxy's check_config_validity() warns, without
+    /// a location.
+    private static func checkLogAddress(_ draft: ProxyDraft, into diagnostics: inout [Diagnostic]) {
+        guard draft.proxy.logFormat != nil, draft.proxy.logTargets.isEmpty,
+              draft.proxy.capabilities.contains(.frontend) else { return }
+        diagnostics.append(.warning("log format ignored for \(typeName(draft.proxy)) '\(draft.proxy.name)' "
+                                    + "since it has no log address."))
+    }
+
     /// HTTP-only settings of a TCP proxy (often inherited from `defaults`) are ignored with a
     /// warning, as HAProxy does.
     private static func dropHTTPSettingsInTCPMode(_ proxy: inout Proxy, into diagnostics: inout [Diagnostic]) {
@@ -82,6 +92,25 @@ enum Validation {
                                         at: proxy.location))
             proxy.forwardFor = nil
         }
+        if proxy.originalTo != nil {
+            diagnostics.append(.warning("'option originalto' ignored for \(name) as it requires HTTP mode.",
+                                        at: proxy.location))
+            proxy.originalTo = nil
+        }
+        if proxy.httpBufferRequest {
+            diagnostics.append(.warning("'option http-buffer-request' ignored for \(name) as it requires HTTP mode.",
+                                        at: proxy.location))
+            proxy.httpBufferRequest = false
+        }
+        if proxy.cookie != nil, proxy.capabilities.contains(.backend) {
+            diagnostics.append(.warning("cookie will be ignored for \(name) (needs 'mode http').", at: proxy.location))
+            proxy.cookie = nil
+        }
+        for index in proxy.servers.indices where proxy.servers[index].cookie != nil {
+            diagnostics.append(.warning("\(name) : ignoring cookie for server '\(proxy.servers[index].name)' as "
+                                        + "HTTP mode is disabled.", at: proxy.servers[index].location))
+            proxy.servers[index].cookie = nil
+        }
     }
 
     private static func checkBinds(_ proxy: Proxy, into diagnostics: inout [Diagnostic]) {
@@ -99,7 +128,9 @@ enum Validation {
                                       at: location))
             return
         }
-        if target.name == proxy.name {
+        // Names are unique per capability: a frontend-capable target of the same name is the
+        // proxy itself (a listen naming itself); a mere backend of the same name is another proxy.
+        if target.name == proxy.name && target.capabilities.contains(.frontend) {
             diagnostics.append(.alert("Proxy '\(proxy.name)': loop detected for default_backend: '\(name)'.",
                                       at: location))
         } else if target.mode != proxy.mode && !(proxy.mode == .tcp && target.mode == .http) {

@@ -1,4 +1,5 @@
 import BatonBalancing
+import BatonConfig
 import BatonHTTP1
 import BatonObservability
 import BatonRules
@@ -24,6 +25,20 @@ extension FrontendRuntime {
             record.frontendPort = subject.frontendPort ?? 0
         }
         logger.log(bytes: LogLineFormatter.bytes(record, format: format, options: logger.lineOptions, samples: subject),
-                   level: .info)
+                   level: logLevel(for: record))
+    }
+
+    /// `option dontlognull`: a connection on which the client sent nothing is not logged.
+    func skipsLog(bytesFromClient: Int) -> Bool {
+        config.dontLogNull && bytesFromClient == 0
+    }
+
+    /// `info`, or `err` for a failed transaction with `option log-separate-errors`. As HAProxy's
+    /// sess_log(): an error other than a local response, a retry, or a status of 500 and above.
+    func logLevel(for record: TransactionLogRecord) -> SyslogLevel {
+        guard config.logSeparateErrors else { return .info }
+        let cause = record.terminationState.first ?? "-"
+        if (cause != "-" && cause != "L") || record.retries > 0 || record.status >= 500 { return .err }
+        return .info
     }
 }

@@ -60,7 +60,9 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
         self.registry = registry
         self.eventLoop = eventLoop
         self.timer = InactivityTimer(eventLoop: eventLoop)
-        self.parser = HTTPRequestParser(maxFields: generation.maxHeaderFields)
+        let limit = generation.maxHeadBytes
+        self.parser = HTTPRequestParser(maxHeadBytes: limit, maxRequestLineBytes: min(8192, limit),
+                                        maxFields: generation.maxHeaderFields)
     }
 
     /// Between requests with nothing received: soft-stop may close it.
@@ -311,7 +313,10 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
         record.bytesToClient += Int64(bytes.readableBytes)
         frontend.counters.responseSent(status: status)
         write(bytes)
-        frontend.logTransaction(record, request: nil, backend: frontend.defaultBackend, generation: generation)
+        // `option dontlognull`: a probe that connected and sent nothing is answered, not logged.
+        if !frontend.skipsLog(bytesFromClient: connection.bytesIn) {
+            frontend.logTransaction(record, request: nil, backend: frontend.defaultBackend, generation: generation)
+        }
         closeClientAfterFlush()
     }
 }
@@ -322,9 +327,11 @@ final class ClientConnection {
     let clientAddress: String
     let clientPort: Int
     let clientAddressBytes: [UInt8]?
-    /// The address and port the client connected to (`dst`, `%fi`).
-    let localAddressBytes: [UInt8]?
+    /// The address and port the client connected to (`dst`, `%fi`, `option originalto`); nil
+    /// for a Unix socket.
+    let localAddress: String?
     let localPort: Int
+    let localAddressBytes: [UInt8]?
     /// `sess.` variables: they live as long as the client connection.
     var sessionVariables = VariableStore()
     /// Stick counters tracked by `tcp-request connection` rules, released when it closes.
@@ -333,34 +340,38 @@ final class ClientConnection {
     let acceptedAtWallMicroseconds: Int64
     var bytesIn = 0
     var bytesOut = 0
+    /// The server of the connection's previous request (`option prefer-last-server`).
+    var lastServer: ServerState?
 
     init(remote: SocketAddress?, local: SocketAddress? = nil) {
-        switch local {
-        case .v4(let address)?:
-            localAddressBytes = withUnsafeBytes(of: address.address.sin_addr.s_addr) { Array($0) }
-            localPort = local?.port ?? 0
-        case .v6(let address)?:
-            localAddressBytes = withUnsafeBytes(of: address.address.sin6_addr) { Array($0) }
-            localPort = local?.port ?? 0
-        case .unixDomainSocket?, nil:
-            localAddressBytes = nil
-            localPort = 0
-        }
         self.acceptedAt = .now()
         self.acceptedAtWallMicroseconds = WallClock.microseconds()
-        switch remote {
-        case .v4(let address)?:
-            clientAddress = remote?.ipAddress ?? "-"
-            clientPort = remote?.port ?? 0
-            clientAddressBytes = withUnsafeBytes(of: address.address.sin_addr.s_addr) { Array($0) }
-        case .v6(let address)?:
-            clientAddress = remote?.ipAddress ?? "-"
-            clientPort = remote?.port ?? 0
-            clientAddressBytes = withUnsafeBytes(of: address.address.sin6_addr) { Array($0) }
+        (clientAddress, clientPort, clientAddressBytes) = Self.parts(of: remote)
+        let (localText, port, localBytes) = Self.parts(of: local)
+        localAddress = localBytes == nil ? nil : localText
+        localPort = port
+        localAddressBytes = localBytes
+    }
+
+    /// Addresses given by a PROXY protocol header instead of the socket's.
+    init(client: (address: String, port: Int, bytes: [UInt8]?), local: (address: String, port: Int, bytes: [UInt8])) {
+        self.acceptedAt = .now()
+        self.acceptedAtWallMicroseconds = WallClock.microseconds()
+        (clientAddress, clientPort, clientAddressBytes) = client
+        (localAddress, localPort, localAddressBytes) = local
+    }
+
+    /// Text, port and raw bytes of an IP address; "unix" and no bytes otherwise.
+    static func parts(of address: SocketAddress?) -> (String, Int, [UInt8]?) {
+        switch address {
+        case .v4(let inet)?:
+            return (address?.ipAddress ?? "-", address?.port ?? 0,
+                    withUnsafeBytes(of: inet.address.sin_addr.s_addr) { Array($0) })
+        case .v6(let inet)?:
+            return (address?.ipAddress ?? "-", address?.port ?? 0,
+                    withUnsafeBytes(of: inet.address.sin6_addr) { Array($0) })
         case .unixDomainSocket?, nil:
-            clientAddress = "unix"
-            clientPort = 0
-            clientAddressBytes = nil
+            return ("unix", 0, nil)
         }
     }
 

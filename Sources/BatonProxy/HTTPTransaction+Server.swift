@@ -1,4 +1,5 @@
 import BatonBalancing
+import BatonConfig
 import BatonHTTP1
 import NIOCore
 
@@ -33,7 +34,8 @@ extension HTTPTransaction {
     func connectToServer(_ choice: ServerConnectStateMachine.Choice) {
         guard let backend, let client else { return }
         let server: ServerState
-        switch backend.takeServer(choice, replacing: self.server, for: connection) {
+        switch backend.takeServer(choice, replacing: self.server, for: connection,
+                                  persistent: persistentServer ?? preferredServer(of: backend)) {
         case .same(let same):
             server = same
         case .picked(let picked):
@@ -48,13 +50,15 @@ extension HTTPTransaction {
         }
         record.serverName = server.name
         record.serverConnections = server.currentConnections
+        connection.lastServer = server
 
-        if mayReuseIdleConnection, let idle = pool.take(for: server) {
+        if let idle = takeIdleConnection(to: server, reuse: backend.config.httpReuse) {
             record.connectTime = 0
             attach(idle)
             return
         }
         UpstreamConnector.connect(to: server, of: backend, mode: .http, maxHeaderFields: generation.maxHeaderFields,
+                                  for: connection,
                                   on: client.eventLoop) { [self] outcome in
             switch outcome {
             case .connected(let upstream, let milliseconds):
@@ -74,16 +78,42 @@ extension HTTPTransaction {
         }
     }
 
+    /// `option prefer-last-server`: the previous request's server when it can take this one
+    /// now, for algorithms that do not pick by the client (`source` does already).
+    func preferredServer(of backend: BackendRuntime) -> ServerState? {
+        guard backend.config.preferLastServer, backend.config.balance != .source, let last = connection.lastServer,
+              backend.selector.servers.contains(where: { $0 === last }), last.isUsable else { return nil }
+        return last
+    }
+
+    /// An idle connection to `server` as `http-reuse` allows: never with `never`; with `safe`
+    /// not for the first request of a client connection; with `aggressive` a first request only
+    /// takes one already reused; with `always` any request takes any.
+    func takeIdleConnection(to server: ServerState, reuse: HTTPReuse) -> UpstreamConnection? {
+        switch reuse {
+        case .never: return nil
+        case .safe: return mayReuseIdleConnection ? pool.take(for: server) : nil
+        case .aggressive: return pool.take(for: server, provenOnly: !mayReuseIdleConnection)
+        case .always: return pool.take(for: server)
+        }
+    }
+
     /// The server connection is ready: send the head and whatever body arrived meanwhile.
     func attach(_ upstream: UpstreamConnection) {
         guard let backend else { return }
         self.upstream = upstream
         upstream.beginExchange(method: request.method, receiver: self)
         let forwardFor = backend.config.forwardFor ?? frontend.config.forwardFor
-        let (head, framing) = MessageRewriting.serverRequestHead(
-            for: request, framing: requestFraming, forwardFor: forwardFor,
+        var original = request
+        if let forwardedFields { original.fields = forwardedFields }
+        var (head, framing) = MessageRewriting.serverRequestHead(
+            for: original, framing: requestFraming, forwardFor: forwardFor,
             clientAddress: connection.clientAddress, clientAddressBytes: connection.clientAddressBytes,
             closeServerSide: state.serverSideClose, upgrade: isUpgrade)
+        if let originalTo = backend.config.originalTo ?? frontend.config.originalTo {
+            MessageRewriting.addOriginalTo(originalTo, to: &head, destination: connection.localAddress,
+                                           destinationBytes: connection.localAddressBytes)
+        }
         outgoingRequestFraming = framing
         state.requestHeadForwarded()
         var buffer = allocator.buffer(capacity: 512)
@@ -152,9 +182,17 @@ extension HTTPTransaction: UpstreamReceiver {
         let switching = head.status == 101
         record.status = head.status
         var head = head
+        // `http-response` rules first, then cookie persistence, as HAProxy's
+        // http_process_res_common orders them.
         if !switching {
             guard let edited = applyResponseRules(to: head) else { return }
             head = edited
+        }
+        if let rules = backend?.cookieRules, let server, !switching {
+            let (fields, flag) = rules.rewriteResponse(head.fields, status: head.status, serverCookie: server.config.cookie,
+                                                       direct: server === persistentServer, method: request.method)
+            head.fields = fields
+            cookieFlags?.server = flag
         }
         if let sent = requestSentAt ?? connectStartedAt {
             record.responseTime = HTTPTransaction.milliseconds(from: sent)
@@ -207,6 +245,7 @@ extension HTTPTransaction: UpstreamReceiver {
         releaseBackendSlot()
         record.terminationState = error.httpTerminationState
         record.activeTime = HTTPTransaction.milliseconds(from: startedAt)
+        applyCookieFlags()
         frontend.logTransaction(record, request: receivedRequest, backend: backend, generation: generation)
     }
 }

@@ -59,6 +59,12 @@ final class HTTPTransaction {
     var generatedUniqueID: String?
     /// Stick counters: the connection's, plus those `http-request track-sc*` adds.
     var trackedCounters: TrackedCounters
+    /// The request's fields for the server when persistence rules changed them.
+    var forwardedFields: [HTTPField]?
+    /// The server the request's persistence cookie designates, if usable.
+    var persistentServer: ServerState?
+    /// The two persistence characters of `%ts`, with `cookie`.
+    var cookieFlags: (client: CookieRules.ClientFlag, server: CookieRules.ServerFlag)?
     /// Counted in the backend's current sessions until released.
     private var holdsBackendSlot = false
 
@@ -81,8 +87,10 @@ final class HTTPTransaction {
         self.record = record
         self.startedAt = startedAt
         self.isUpgrade = MessageRewriting.isUpgradeRequest(request)
+        // `http-reuse never` shares no server connection: each closes after its exchange.
         let serverSideClose = frontend.config.httpConnectionMode != .keepAlive
             || (backend?.config.httpConnectionMode ?? .keepAlive) != .keepAlive
+            || backend?.config.httpReuse == .never
         self.state = HTTPTransactionStateMachine(keepClientOpen: keepClientOpen, serverSideClose: serverSideClose)
     }
 
@@ -133,7 +141,7 @@ final class HTTPTransaction {
         self.backend = backend
         record.backendName = backend.name
         state.serverSideClose = frontend.config.httpConnectionMode != .keepAlive
-            || backend.config.httpConnectionMode != .keepAlive
+            || backend.config.httpConnectionMode != .keepAlive || backend.config.httpReuse == .never
         backend.counters.requestReceived()
         // The backend's concurrent count (`%bc`, `scur`) covers the transaction until it ends.
         backend.counters.sessionStarted()
@@ -142,12 +150,42 @@ final class HTTPTransaction {
            runRequestRules(of: backend.config, errorPages: backend.errorPages) {
             return
         }
+        applyPersistence(of: backend)
         connectStartedAt = .now()
         record.queueTime = 0
         var machine = backend.makeConnectStateMachine()
         let first = machine.start()
         connect = machine
         perform(first)
+    }
+
+    /// `cookie`: the request's persistence cookie may designate the server.
+    func applyPersistence(of backend: BackendRuntime) {
+        guard let rules = backend.cookieRules else { return }
+        let decision = rules.inspectRequest(request.fields)
+        forwardedFields = decision.rewrittenFields
+        var flag = CookieRules.ClientFlag.none
+        if let value = decision.serverValue {
+            if let server = backend.serversByCookie[value] {
+                if server.isAvailable {
+                    persistentServer = server
+                    flag = .valid
+                } else {
+                    flag = .down
+                }
+            } else {
+                flag = .invalid
+            }
+        }
+        cookieFlags = (flag, .none)
+    }
+
+    /// The log's termination state with the persistence characters filled in.
+    func applyCookieFlags() {
+        guard let flags = cookieFlags else { return }
+        let state = Array(record.terminationState)
+        guard state.count == 4 else { return }
+        record.terminationState = String([state[0], state[1], flags.client.rawValue, flags.server.rawValue])
     }
 
     // MARK: - Request from the client side
@@ -187,7 +225,16 @@ final class HTTPTransaction {
     /// The client half-closed: mid-request that ends the transaction; otherwise the response
     /// still goes out.
     func clientInputClosed() {
-        if let failure = state.clientInputClosed() { fail(failure) }
+        if let failure = state.clientInputClosed() {
+            fail(failure)
+            return
+        }
+        // `option abortonclose`: a request still waiting for a server connection (queued or
+        // connecting) is dropped rather than sent to a server for nobody.
+        if backend?.config.abortOnClose == true, !isOver, connect != nil, upstream == nil {
+            let phase: TransactionError.Phase = server == nil ? .queue : .connect
+            fail(.abort(.init(.aborted, .client, phase)))
+        }
     }
 
     /// The client connection is gone.
@@ -271,6 +318,7 @@ final class HTTPTransaction {
         retryTask = nil
         releaseServerSide(reuse: reuseServer)
         record.activeTime = HTTPTransaction.milliseconds(from: startedAt)
+        applyCookieFlags()
         // HAProxy does not log requests answered by monitor-uri.
         if log {
             record.uniqueID = generatedUniqueID ?? ""

@@ -79,6 +79,15 @@ enum MessageRewriting {
         return (head, outgoing)
     }
 
+    /// `option originalto`: the address the client connected to, unless it lies in `except`.
+    /// Nothing is added for a Unix socket (no address).
+    static func addOriginalTo(_ originalTo: OriginalTo, to head: inout HTTPRequestHead, destination: String?,
+                              destinationBytes: [UInt8]?) {
+        guard let destination, let bytes = destinationBytes else { return }
+        if let except = originalTo.except, except.contains(bytes) { return }
+        head.fields.append(HTTPField(originalTo.headerName, destination))
+    }
+
     /// Whether the client's TE field lists `trailers`.
     static func acceptsTrailers(_ request: HTTPRequestHead) -> Bool {
         for value in request.fields.values(named: "te") {

@@ -20,15 +20,18 @@ public final class ProxyGeneration: Sendable {
     /// The field lines a request or response head (or trailer section) may have: `tune.http.maxhdr` less the
     /// slot HAProxy's parser takes for the end of the section.
     let maxHeaderFields: Int
+    /// `tune.bufsize` less `tune.maxrewrite`: the largest request or response head.
+    let maxHeadBytes: Int
 
     /// `makeLogger` opens the log targets of one proxy; it is called once per proxy that logs.
     public init(configuration: Configuration,
                 makeLogger: ([LogTarget]) -> LogDispatcher?) throws {
         self.configuration = configuration
         self.maxHeaderFields = HTTPRequestParser.maxFields(forMaxHeaderSlots: configuration.global.httpMaxHeaders)
+        self.maxHeadBytes = configuration.global.maxHeadBytes
         var backends: [String: BackendRuntime] = [:]
         for proxy in configuration.backends {
-            backends[proxy.name] = try BackendRuntime(config: proxy)
+            backends[proxy.name] = try BackendRuntime(config: proxy, maxHeadBytes: configuration.global.maxHeadBytes)
         }
         self.backends = backends
         var tables: [String: StickTable] = [:]
@@ -90,7 +93,8 @@ public final class FrontendRuntime: Sendable {
     func logConnection(_ connection: ClientConnection, channel: any Channel) {
         guard let logger, config.logFormat == nil else { return }
         let local = channel.localAddress
-        let localText = local.map { "\($0.ipAddress ?? "unix"):\($0.port ?? 0)" } ?? "-"
+        let localText = connection.localAddress.map { "\($0):\(connection.localPort)" }
+            ?? local.map { "\($0.ipAddress ?? "unix"):\($0.port ?? 0)" } ?? "-"
         let modeName = config.mode == .http ? "HTTP" : "TCP"
         logger.log("Connect from \(connection.clientAddress):\(connection.clientPort) to \(localText) (\(name)/\(modeName))",
                    level: .info)
@@ -106,15 +110,28 @@ public final class BackendRuntime: Sendable {
     let addresses: [SocketAddress]
     let errorPages: ErrorPages
     let retryPolicy: RetryPolicy
+    /// `cookie`: the persistence rules, and the server each cookie value designates.
+    let cookieRules: CookieRules?
+    let serversByCookie: [String: ServerState]
 
-    init(config: Proxy) throws {
+    /// The largest response head (`tune.bufsize` less `tune.maxrewrite`).
+    let maxHeadBytes: Int
+
+    init(config: Proxy, maxHeadBytes: Int = 15360) throws {
         self.config = config
+        self.maxHeadBytes = maxHeadBytes
         let states = config.servers.enumerated().map { ServerState(config: $1, index: $0) }
         self.selector = ServerSelector(algorithm: config.balance, servers: states)
         self.addresses = try config.servers.map {
             try SocketAddress(ipAddress: $0.resolvedAddress, port: $0.port)
         }
         self.errorPages = ErrorPages(errorFiles: config.errorFiles)
+        self.cookieRules = config.cookie.map(CookieRules.init(config:))
+        var byCookie: [String: ServerState] = [:]
+        for server in selector.servers {
+            if let value = server.config.cookie, byCookie[value] == nil { byCookie[value] = server }
+        }
+        self.serversByCookie = byCookie
         self.retryPolicy = RetryPolicy(retries: config.retries, redispatch: config.redispatch,
                                        connectTimeout: config.timeouts.connect?.timeAmount,
                                        hasAlternative: config.servers.count > 1)
@@ -123,4 +140,14 @@ public final class BackendRuntime: Sendable {
     var name: String { config.name }
 
     func address(of server: ServerState) -> SocketAddress { addresses[server.index] }
+
+    /// Where to connect for `client`: a server without a port takes the port the client
+    /// connected to.
+    func address(of server: ServerState, for client: ClientConnection) -> SocketAddress {
+        guard server.config.port == 0,
+              let address = try? SocketAddress(ipAddress: server.config.resolvedAddress, port: client.localPort) else {
+            return addresses[server.index]
+        }
+        return address
+    }
 }

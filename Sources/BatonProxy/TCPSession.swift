@@ -102,7 +102,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
             if let action = connectAttempts?.noServerFree(anyUsable: anyUsable, now: .now()) { perform(action) }
             return
         }
-        UpstreamConnector.connect(to: server, of: backend, mode: .raw, on: eventLoop) { [self] outcome in
+        UpstreamConnector.connect(to: server, of: backend, mode: .raw, for: connection, on: eventLoop) { [self] outcome in
             switch outcome {
             case .connected(let upstream, let milliseconds):
                 guard !self.finished else {
@@ -302,7 +302,8 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
     }
 
     func log() {
-        guard let logger = frontend.logger, frontend.config.logFormat != nil else { return }
+        guard let logger = frontend.logger, frontend.config.logFormat != nil,
+              !frontend.skipsLog(bytesFromClient: connection.bytesIn) else { return }
         var record = connection.logRecord(requestDateMicroseconds: connection.acceptedAtWallMicroseconds,
                                           frontendName: frontend.name,
                                           backendName: backend?.name ?? frontend.name,
@@ -318,6 +319,7 @@ final class TCPSession: ChannelDuplexHandler, UpstreamReceiver {
         record.frontendConnections = frontend.counters.currentSessions
         record.backendConnections = backend?.counters.currentSessions ?? 0
         record.serverConnections = server?.currentConnections ?? 0
-        logger.log(bytes: LogLineFormatter.tcplogBytes(record, options: logger.lineOptions), level: .info)
+        logger.log(bytes: LogLineFormatter.tcplogBytes(record, options: logger.lineOptions),
+                   level: frontend.logLevel(for: record))
     }
 }

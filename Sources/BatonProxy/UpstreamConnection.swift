@@ -54,11 +54,12 @@ final class UpstreamConnection: ChannelDuplexHandler {
     let idleTimer: InactivityTimer
 
     /// - Parameter maxHeaderFields: the field lines a response head may have (`tune.http.maxhdr`).
-    init(server: ServerState, mode: Mode, eventLoop: any EventLoop,
+    init(server: ServerState, mode: Mode, eventLoop: any EventLoop, maxHeadBytes: Int = 15360,
          maxHeaderFields: Int = HTTPRequestParser.defaultMaxFields) {
         self.server = server
         self.mode = mode
-        self.parser = HTTPResponseParser(maxFields: maxHeaderFields)
+        self.parser = HTTPResponseParser(maxHeadBytes: maxHeadBytes, maxStatusLineBytes: min(8192, maxHeadBytes),
+                                         maxFields: maxHeaderFields)
         self.idleTimer = InactivityTimer(eventLoop: eventLoop)
     }
 
@@ -66,7 +67,14 @@ final class UpstreamConnection: ChannelDuplexHandler {
     var isWritable: Bool { context?.channel.isWritable ?? false }
     /// Whether the connection itself can carry another exchange (the protocol-level decision
     /// is the transaction's).
-    var isReusable: Bool { (context?.channel.isActive ?? false) && !inputClosed && !sawError }
+    var isReusable: Bool {
+        (context?.channel.isActive ?? false) && !inputClosed && !sawError && !carriesClientIdentity
+    }
+    /// It began with a PROXY protocol header naming one client: it is never pooled for others.
+    var carriesClientIdentity = false
+    /// Exchanges carried so far (`http-reuse aggressive` only hands a first request a
+    /// connection that has carried more than one).
+    private(set) var exchanges = 0
 
     // MARK: - Channel events
 
@@ -229,6 +237,7 @@ final class UpstreamConnection: ChannelDuplexHandler {
     /// Starts a new exchange: the next response answers a request with this method.
     func beginExchange(method: String, receiver: any UpstreamReceiver) {
         self.receiver = receiver
+        exchanges += 1
         awaitingNextRequest = false
         parser.expectResponse(toMethod: method)
     }

@@ -16,9 +16,16 @@ enum UpstreamConnector {
     /// of a transaction share a loop; `completion` runs on that loop.
     static func connect(to server: ServerState, of backend: BackendRuntime, mode: UpstreamConnection.Mode,
                         maxHeaderFields: Int = HTTPRequestParser.defaultMaxFields,
-                        on eventLoop: any EventLoop, completion: @escaping (Outcome) -> Void) {
+                        for client: ClientConnection, on eventLoop: any EventLoop,
+                        completion: @escaping (Outcome) -> Void) {
         let started = NIODeadline.now()
         let timeout = backend.config.timeouts.connect?.timeAmount ?? .seconds(3600)
+        let keepAlive = backend.config.serverTCPKeepAlive
+        let maxHeadBytes = backend.maxHeadBytes
+        // `send-proxy[-v2]`: the connection starts with the client's addresses.
+        let proxyHeader = server.config.sendProxy.map {
+            ProxyProtocol.header($0, for: ProxyProtocol.endpoints(of: client))
+        }
         ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
@@ -28,13 +35,17 @@ enum UpstreamConnector {
                     if let options = channel.syncOptions {
                         try options.setOption(.tcpOption(.tcp_nodelay), value: 1)
                         try options.setOption(.allowRemoteHalfClosure, value: true)
+                        if keepAlive {
+                            // `option srvtcpka`/`tcpka`.
+                            try options.setOption(.socketOption(.so_keepalive), value: 1)
+                        }
                     }
                     try channel.pipeline.syncOperations.addHandler(
                         UpstreamConnection(server: server, mode: mode, eventLoop: channel.eventLoop,
-                                           maxHeaderFields: maxHeaderFields))
+                                           maxHeadBytes: maxHeadBytes, maxHeaderFields: maxHeaderFields))
                 }
             }
-            .connect(to: backend.address(of: server))
+            .connect(to: backend.address(of: server, for: client))
             .assumeIsolated()
             .whenComplete { result in
                 switch result {
@@ -43,6 +54,12 @@ enum UpstreamConnector {
                         channel.close(promise: nil)
                         completion(.failed(timedOut: false))
                         return
+                    }
+                    if let proxyHeader {
+                        // Written before anything the session sends; never shared with
+                        // another client (see `UpstreamConnection.isReusable`).
+                        upstream.carriesClientIdentity = true
+                        upstream.write(channel.allocator.buffer(bytes: proxyHeader))
                     }
                     completion(.connected(upstream, milliseconds: HTTPTransaction.milliseconds(from: started)))
                 case .failure(let error):
@@ -73,9 +90,16 @@ extension BackendRuntime {
     /// pick (avoiding `current` on a redispatch), the connection's count moved from `current`
     /// to it.
     func takeServer(_ choice: ServerConnectStateMachine.Choice, replacing current: ServerState?,
-                    for client: ClientConnection) -> ServerTaken {
+                    for client: ClientConnection, persistent: ServerState? = nil) -> ServerTaken {
         if choice == .sameServer, let current { return .same(current) }
         current?.connectionEnded()
+        if choice == .balancer, let persistent {
+            // The request's persistence cookie names this server: it waits for a slot there
+            // rather than going elsewhere (a redispatch, `.anotherServer`, does not come here).
+            guard persistent.isUsable else { return .noneFree(anyUsable: true) }
+            persistent.connectionStarted()
+            return .picked(persistent)
+        }
         guard let picked = pickServer(for: client, excluding: choice == .anotherServer ? current : nil) else {
             return .noneFree(anyUsable: selector.hasAvailableServer)
         }

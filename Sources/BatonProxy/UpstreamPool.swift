@@ -21,9 +21,22 @@ final class UpstreamPool {
         self.eventLoop = eventLoop
     }
 
-    /// The most recently returned idle connection to `server`, if any is still open.
-    func take(for server: ServerState) -> UpstreamConnection? {
+    /// The most recently returned idle connection to `server`, if any is still open. With
+    /// `provenOnly` (`http-reuse aggressive` for a first request), only one that has already
+    /// been reused.
+    func take(for server: ServerState, provenOnly: Bool = false) -> UpstreamConnection? {
         let key = ObjectIdentifier(server)
+        if provenOnly {
+            guard let index = idle[key]?.lastIndex(where: { $0.exchanges > 1 }),
+                  let connection = idle[key]?.remove(at: index) else { return nil }
+            connection.takenFromPool()
+            if connection.isReusable {
+                reuses[key, default: (0, 0)].current += 1
+                return connection
+            }
+            connection.closeDiscarding()
+            return nil
+        }
         // Popped in place: copying the list out of the dictionary would copy its storage.
         while let connection = idle[key]?.popLast() {
             connection.takenFromPool()

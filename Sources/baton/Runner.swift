@@ -42,6 +42,9 @@ struct Runner {
         } catch {
             fail("config : \(error)", readiness: readiness)
         }
+        if let limit = global.fileDescriptorLimit, let problem = applyFileDescriptorLimit(limit) {
+            fail(problem, readiness: readiness)
+        }
         let threads = global.threadCount ?? System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let server = ProxyServer(generation: generation, group: group)
@@ -67,13 +70,27 @@ struct Runner {
         let received = signals.wait()
         switch received {
         case SIGUSR1:
-            server.softStop()
+            server.softStop(hardStopAfter: global.hardStopAfter)
         default:
             server.stop()
         }
         try? group.syncShutdownGracefully()
         if let pidFile = options.pidFile ?? global.pidFile { unlink(pidFile) }
         exit(0)
+    }
+
+    /// `ulimit-n`: sets the file descriptor limit before any listener opens; as HAProxy 2.6,
+    /// failing to reach it is fatal.
+    func applyFileDescriptorLimit(_ wanted: Int) -> String? {
+        guard wanted > 0 else { return nil }
+        var current = rlimit()
+        getrlimit(RLIMIT_NOFILE_VALUE, &current)
+        let value = rlim_t(wanted)
+        var limit = rlimit(rlim_cur: value, rlim_max: value)
+        if setrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0 { return nil }
+        limit.rlim_max = current.rlim_max
+        if value <= current.rlim_max, setrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0 { return nil }
+        return "[baton.main()] Cannot raise FD limit to \(wanted), limit is \(current.rlim_max)."
     }
 
     func fail(_ message: String, readiness: DaemonReadiness?) -> Never {
@@ -230,3 +247,10 @@ struct DaemonReadiness {
         close(writeEnd)
     }
 }
+
+#if canImport(Glibc)
+/// Glibc imports RLIMIT_NOFILE as an enum case of `__rlimit_resource`.
+let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+#else
+let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
+#endif

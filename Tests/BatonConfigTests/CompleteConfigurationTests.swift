@@ -141,7 +141,7 @@ struct CompleteConfigurationTests {
                 bind :80 ssl
                 default_backend missing
             backend be
-                server s1 1.2.3.4
+                server s1 1.2.3.4:x
                 balance sideways
             """)
         #expect(result.configuration == nil)
@@ -149,7 +149,7 @@ struct CompleteConfigurationTests {
             "config : parsing [t.cfg:2] : 'nbthread' passed a missing or unparsable integer value in 'zero'",
             "config : parsing [t.cfg:4] : unexpected character 's' in 'timeout connect'",
             "config : parsing [t.cfg:6] : 'bind' option 'ssl' is not supported by Baton yet.",
-            "config : parsing [t.cfg:9] : 'server be/s1' : missing port specification in '1.2.3.4'",
+            "config : parsing [t.cfg:9] : 'server be/s1' : invalid character 'x' in port number 'x' in '1.2.3.4:x'",
             "config : parsing [t.cfg:10] : balance only supports 'roundrobin', 'static-rr', 'leastconn', 'first', 'source' and 'random' options.",
             "config : parsing [t.cfg:7] : Proxy 'fe': unable to find required default_backend: 'missing'.",
         ])

@@ -140,7 +140,7 @@ struct DefaultsInheritanceTests {
             defaults foo from x
             frontend dup
             frontend dup
-            backend dup
+            listen dup
             frontend f2 from
             """)
         #expect(result.alerts == [
@@ -151,7 +151,7 @@ struct DefaultsInheritanceTests {
             "config : parsing [t.cfg:5] : defaults section 'nope' not found for frontend 'f'.",
             "config : parsing [t.cfg:6] : defaults section 'x' not found for defaults 'foo'.",
             "config : parsing [t.cfg:8] : frontend 'dup' has the same name as frontend 'dup' declared at t.cfg:7.",
-            "config : parsing [t.cfg:9] : backend 'dup' has the same name as frontend 'dup' declared at t.cfg:7.",
+            "config : parsing [t.cfg:9] : listen 'dup' has the same name as frontend 'dup' declared at t.cfg:7.",
             "config : parsing [t.cfg:10] : please use the 'bind' keyword for listening addresses.",
         ])
     }

@@ -114,7 +114,7 @@ struct GlobalKeywordTests {
                 bogus
                 ssl-default-bind-ciphers ECDHE
                 stats socket /run/haproxy.sock
-                tune.bufsize 16384
+                tune.ssl.default-dh-param 2048
                 ca-base /etc/ssl
                 timeout client 5s
             """)
@@ -123,7 +123,7 @@ struct GlobalKeywordTests {
             "config : parsing [t.cfg:3] : unknown keyword 'bogus' in 'global' section",
             "config : parsing [t.cfg:4] : 'ssl-default-bind-ciphers' is not supported by Baton yet.",
             "config : parsing [t.cfg:5] : 'stats' is not supported by Baton yet.",
-            "config : parsing [t.cfg:6] : 'tune.bufsize' is not supported by Baton yet.",
+            "config : parsing [t.cfg:6] : 'tune.ssl.default-dh-param' is not supported by Baton yet.",
             "config : parsing [t.cfg:7] : 'ca-base' is not supported by Baton yet.",
             "config : parsing [t.cfg:8] : unknown keyword 'timeout' in 'global' section",
         ])

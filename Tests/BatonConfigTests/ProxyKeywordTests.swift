@@ -35,11 +35,15 @@ struct ProxyKeywordTests {
             "config : parsing [t.cfg:9] : 'balance uri' is not supported by Baton yet.",
             "config : parsing [t.cfg:10] : 'balance hdr(host)' is not supported by Baton yet.",
             "config : parsing [t.cfg:11] : 'balance' cannot handle unexpected argument 'x'.",
-            "config : parsing [t.cfg:12] : 'default_backend' not allowed because backend 'be' has no frontend capability.",
-            "config : parsing [t.cfg:13] : 'maxconn' not allowed because backend 'be' has no frontend capability.",
-            "config : parsing [t.cfg:14] : 'monitor-uri' not allowed because backend 'be' has no frontend capability.",
-            "config : parsing [t.cfg:15] : 'option httplog' not allowed because backend 'be' has no frontend capability.",
-            "config : parsing [t.cfg:16] : 'timeout client' not allowed because backend 'be' has no frontend capability.",
+            "config : parsing [t.cfg:17] : 'http-request return' conditions ('if'/'unless') are not supported by Baton yet.",
+        ])
+        // As haproxy 2.6: settings of the frontend side are ignored with a warning.
+        #expect(result.warnings.filter { $0.contains("capability") || $0.contains("ignored") } == [
+            "config : parsing [t.cfg:12] : 'default_backend' ignored because backend 'be' has no frontend capability.",
+            "config : parsing [t.cfg:13] : 'maxconn' ignored because backend 'be' has no frontend capability. Maybe you want 'fullconn' instead ?",
+            "config : parsing [t.cfg:14] : 'monitor-uri' ignored because backend 'be' has no frontend capability.",
+            "config : parsing [t.cfg:15] : backend 'be' : 'option httplog' directive is ignored in backends.",
+            "config : parsing [t.cfg:16] : 'timeout client' will be ignored because backend 'be' has no frontend capability",
         ])
     }
 
@@ -145,11 +149,14 @@ struct ProxyKeywordTests {
             "config : parsing [t.cfg:4] : 'monitor-uri' expects an URI.",
             "config : parsing [t.cfg:5] : 'monitor-uri' cannot handle unexpected argument 'b'.",
             "config : parsing [t.cfg:6] : 'maxconn' expects an integer argument.",
-            "config : parsing [t.cfg:7] : 'balance' not allowed because frontend 'fe' has no backend capability.",
-            "config : parsing [t.cfg:8] : 'retries' not allowed because frontend 'fe' has no backend capability.",
-            "config : parsing [t.cfg:9] : 'option redispatch' not allowed because frontend 'fe' has no backend capability.",
             "config : parsing [t.cfg:10] : 'server' not allowed because frontend 'fe' has no backend capability.",
-            "config : parsing [t.cfg:11] : 'timeout server' not allowed because frontend 'fe' has no backend capability.",
+        ])
+        // As haproxy 2.6: settings of the backend side are ignored with a warning.
+        #expect(result.warnings.filter { $0.contains("capability") } == [
+            "config : parsing [t.cfg:7] : 'balance' ignored because frontend 'fe' has no backend capability.",
+            "config : parsing [t.cfg:8] : 'retries' ignored because frontend 'fe' has no backend capability.",
+            "config : parsing [t.cfg:9] : 'redispatch' ignored because frontend 'fe' has no backend capability.",
+            "config : parsing [t.cfg:11] : 'timeout server' will be ignored because frontend 'fe' has no backend capability",
         ])
     }
 

@@ -56,7 +56,9 @@ struct ValidationTests {
         let result = load("frontend fe\n  bind :80\n  timeout client 1s\n  option httplog\nfrontend fs\n  bind :81\n  timeout client 1s\n  option httpslog\n")
         #expect(result.warnings == [
             "config : parsing [t.cfg:4] : 'option httplog' not usable with frontend 'fe' (needs 'mode http'). Falling back to 'option tcplog'.",
+            "config : log format ignored for frontend 'fe' since it has no log address.",
             "config : parsing [t.cfg:8] : 'option httpslog' not usable with frontend 'fs' (needs 'mode http'). Falling back to 'option tcplog'.",
+            "config : log format ignored for frontend 'fs' since it has no log address.",
         ])
         #expect(result.configuration?.proxy(named: "fe")?.logFormat == .tcplog)
     }

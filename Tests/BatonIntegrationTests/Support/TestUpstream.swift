@@ -94,7 +94,8 @@ final class TestUpstream: @unchecked Sendable {
     }
 
     /// Starts a server; `name` is what `.named` answers with (header `X-Server` and body).
-    static func start(name: String = "upstream", _ behaviour: @escaping UpstreamBehaviour = { .echo($0) }) async throws -> TestUpstream {
+    static func start(name: String = "upstream", host: String = "127.0.0.1", port: Int = 0,
+                      _ behaviour: @escaping UpstreamBehaviour = { .echo($0) }) async throws -> TestUpstream {
         let upstream = TestUpstream(name: name, behaviour: behaviour)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
@@ -110,7 +111,7 @@ final class TestUpstream: @unchecked Sendable {
                     try sync.addHandler(UpstreamHTTPHandler(upstream: upstream, tap: tap))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+            .bind(host: host, port: port).get()
         upstream.serverChannel = channel
         upstream.port = UInt16(channel.localAddress!.port!)
         return upstream
