@@ -35,7 +35,6 @@ struct ProxyKeywordTests {
             "config : parsing [t.cfg:9] : 'balance uri' is not supported by Baton yet.",
             "config : parsing [t.cfg:10] : 'balance hdr(host)' is not supported by Baton yet.",
             "config : parsing [t.cfg:11] : 'balance' cannot handle unexpected argument 'x'.",
-            "config : parsing [t.cfg:17] : 'http-request return' conditions ('if'/'unless') are not supported by Baton yet.",
         ])
         // As haproxy 2.6: settings of the frontend side are ignored with a warning.
         #expect(result.warnings.filter { $0.contains("capability") || $0.contains("ignored") } == [

@@ -462,7 +462,7 @@ struct AcceptedKeywordTests {
     @Test("option abortonclose: a queued request whose client closes its side is dropped (CQ), never sent")
     func abortOnClose() async throws {
         let upstream = try await TestUpstream.start { request in
-            request.uri == "/slow" ? .delay(.seconds(2), .text("slow")) : .text("fast")
+            request.uri == "/slow" ? .delay(.seconds(5), .text("slow")) : .text("fast")
         }
         let port = freePort()
         let baton = try await BatonProcess.start(config: Self.loggingConfig("""
@@ -481,7 +481,7 @@ struct AcceptedKeywordTests {
         let lines = await baton.waitForStdoutLines { $0.contains("/queued") }
         // No status (-1): nothing was answered, as HAProxy logs it.
         #expect(lines.count == 1 && lines[0].contains(" web/<NOSRV> ") && lines[0].contains(" -1 0 - - CQ-- "), "\(lines)")
-        #expect(try await busy.readResponse(timeout: .seconds(5)).status == 200)
+        #expect(try await busy.readResponse(timeout: .seconds(10)).status == 200)
         #expect(upstream.requests.map(\.uri) == ["/slow"])
         await baton.stop()
     }
