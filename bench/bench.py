@@ -3,7 +3,8 @@
 haproxy and through nginx as a proxy, each proxy with one thread pinned to one core.
 
 Scenarios, every run:
-- keep-alive wrk load for a small body, a 16 KiB body and a 1 MiB body;
+- keep-alive wrk load for a small body, a 16 KiB body and a 1 MiB body, and the small body
+  through the operator's frontend rules (4 ACLs, 3 set-header, 2 use_backend; not nginx);
 - one request per connection (wrk -H "Connection: close") for the small body;
   each printed as requests/s, p99 latency and proxy CPU per request, with ratios to haproxy;
 - memory per connection: 10,000 client connections held open to each proxy (restarted fresh
@@ -27,6 +28,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UPSTREAM_PORT = 18100
 PORTS = {"baton": 18201, "haproxy": 18202, "nginx": 18203}
+# The rules scenario's frontend (the operator's seed: 4 ACLs, 3 set-header, 2 use_backend);
+# nginx has no equivalent configuration, so it sits that scenario out.
+RULES_PORTS = {"baton": 18211, "haproxy": 18212}
 PROXY_CPU = "0"
 LOAD_CPU = "1"
 # Global `maxconn` in the shared HAProxy-style configuration: above the memory scenario's
@@ -35,11 +39,12 @@ LOAD_CPU = "1"
 # haproxy configuration also says `no strict-limits`, so it warns instead of refusing to start.
 MAXCONN = 12000
 PURGE_WAIT = 6.0
-SCENARIOS = [  # (label, path, extra wrk arguments)
-    ("/small", "/small", []),
-    ("/16k", "/16k", []),
-    ("/1m", "/1m", []),
-    ("/small close", "/small", ["-H", "Connection: close"]),
+SCENARIOS = [  # (label, path, extra wrk arguments, frontend)
+    ("/small", "/small", [], "plain"),
+    ("/small rules", "/small", [], "rules"),
+    ("/16k", "/16k", [], "plain"),
+    ("/1m", "/1m", [], "plain"),
+    ("/small close", "/small", ["-H", "Connection: close"], "plain"),
 ]
 
 
@@ -190,12 +195,31 @@ defaults
 listen proxy
     bind 127.0.0.1:PORT
     server upstream 127.0.0.1:{UPSTREAM_PORT}
+
+frontend rules
+    bind 127.0.0.1:RULESPORT
+    acl             h_xoh_exists req.hdr(X-Original-Host) -m found
+    http-request    set-header X-Original-Host %[req.hdr(Host)] unless h_xoh_exists
+    acl             h_xfh_exists req.hdr(X-Forwarded-Host) -m found
+    http-request    set-header X-Forwarded-Host %[req.hdr(Host)] unless h_xfh_exists
+    acl             h_xfport_exists req.hdr(X-Forwarded-Proto) -m found
+    http-request    set-header X-Forwarded-Proto https unless h_xfport_exists
+    acl             is_service_a hdr(host) -i service.domain.tld
+    use_backend     app_a if is_service_a
+    use_backend     app_b if {{ path_beg /api }}
+    default_backend app_b
+
+backend app_a
+    server upstream 127.0.0.1:{UPSTREAM_PORT}
+
+backend app_b
+    server upstream 127.0.0.1:{UPSTREAM_PORT}
 """
     haproxy_only = "    no strict-limits\n" if fd_limit < 2 * MAXCONN + 100 else ""
-    write(f"{work}/baton.cfg", haproxy_like.replace("PORT", str(PORTS["baton"]))
-          .replace("HAPROXY_ONLY\n", ""))
-    write(f"{work}/haproxy.cfg", haproxy_like.replace("PORT", str(PORTS["haproxy"]))
-          .replace("HAPROXY_ONLY\n", haproxy_only))
+    write(f"{work}/baton.cfg", haproxy_like.replace("RULESPORT", str(RULES_PORTS["baton"]))
+          .replace("PORT", str(PORTS["baton"])).replace("HAPROXY_ONLY\n", ""))
+    write(f"{work}/haproxy.cfg", haproxy_like.replace("RULESPORT", str(RULES_PORTS["haproxy"]))
+          .replace("PORT", str(PORTS["haproxy"])).replace("HAPROXY_ONLY\n", haproxy_only))
 
 
 def proxy_command(name, work, baton):
@@ -232,18 +256,21 @@ def throughput(procs, args):
     busiest = (0.0, "")
     clock = os.sysconf("SC_CLK_TCK")
     pids = [proc.pid for proc in procs.values()]
-    for label, path, extra in SCENARIOS:
+    for label, path, extra, frontend in SCENARIOS:
         results = {}
         if extra:
             print(f"  {label}: {time_wait_count()} sockets in TIME_WAIT before", file=sys.stderr)
         direct = wrk(f"http://127.0.0.1:{UPSTREAM_PORT}{path}", args.duration, args.connections, extra)
         results["direct"] = (direct[0], direct[1], None, direct[3], direct[4])
         for name in ("haproxy", "baton", "nginx"):
+            if frontend == "rules" and name not in RULES_PORTS:
+                continue
+            port = RULES_PORTS[name] if frontend == "rules" else PORTS[name]
             pid = procs[name].pid
             before, began = cpu_ticks(pid), time.time()
             machine_before, own_before = machine_task_ticks(), own_ticks(pids)
             rps, p99, requests, errors, socket_errors = wrk(
-                f"http://127.0.0.1:{PORTS[name]}{path}", args.duration, args.connections, extra)
+                f"http://127.0.0.1:{port}{path}", args.duration, args.connections, extra)
             ticks = cpu_ticks(pid) - before
             others = ((machine_task_ticks() - machine_before) - (own_ticks(pids) - own_before)) \
                 / clock / (time.time() - began)
@@ -367,7 +394,7 @@ def main():
         wait_for_port(UPSTREAM_PORT)
         for name in ("baton", "haproxy", "nginx"):
             procs[name] = start(proxy_command(name, work, args.baton), PROXY_CPU, f"{work}/{name}.log")
-        for port in PORTS.values():
+        for port in list(PORTS.values()) + list(RULES_PORTS.values()):
             wait_for_port(port)
         rows, busiest = throughput(procs, args)
         stop([procs.pop(name) for name in ("baton", "haproxy", "nginx")])
@@ -397,6 +424,8 @@ def print_table(rows, args):
     for label, results in rows:
         base = results["haproxy"]
         for name in ("direct", "haproxy", "baton", "nginx"):
+            if name not in results:
+                continue
             rps, p99, cpu, errors, socket_errors = results[name]
             cpu_text = f"{cpu:.1f}" if cpu is not None else "-"
             ratio_cpu = f"{cpu / base[2]:.2f}" if cpu is not None and base[2] else "-"
