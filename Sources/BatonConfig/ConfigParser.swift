@@ -1,4 +1,5 @@
 import BatonCore
+import BatonRules
 
 /// Turns the words of active configuration lines into sections and keywords, dispatching each
 /// keyword to its entry in the keyword tables. Sections do not span files; the last `defaults`
@@ -10,6 +11,8 @@ struct ConfigParser {
         case proxy(ProxyDraft)
         /// A section Baton does not parse (already reported): its lines are skipped.
         case ignored
+        /// A `userlist` section.
+        case userlist(Userlist)
     }
 
     static let proxySections: [String: SectionKind] = [
@@ -20,6 +23,8 @@ struct ConfigParser {
     var diagnostics: [Diagnostic] = []
     var global = GlobalSettings()
     private(set) var proxies: [ProxyDraft] = []
+    /// `userlist` sections by name.
+    private(set) var userlists: [String: Userlist] = [:]
     private var namedDefaults: [String: ProxyDraft] = [:]
     private var lastDefaults: ProxyDraft?
     private var current = Current.none
@@ -45,7 +50,7 @@ struct ConfigParser {
                 return
             }
         }
-        if !negated, words[0] == "global" || Self.proxySections[words[0]] != nil
+        if !negated, words[0] == "global" || words[0] == "userlist" || Self.proxySections[words[0]] != nil
             || UnsupportedKeywords.sections.contains(words[0]) {
             startSection(words, at: location)
             return
@@ -55,6 +60,9 @@ struct ConfigParser {
             diagnostics.append(.alert("unknown keyword '\(words[0])' out of section.", at: location))
         case .ignored:
             break
+        case .userlist(var list):
+            UserlistParser.parse(words, into: &list, at: location, diagnostics: &diagnostics)
+            current = .userlist(list)
         case .global:
             parseGlobal(KeywordLine(words: words, keywordWordCount: 1, location: location, negated: negated))
         case .proxy(var draft):
@@ -66,6 +74,7 @@ struct ConfigParser {
 
     /// Ends the current section (at a new section header or at the end of a file).
     mutating func finishSection() {
+        if case .userlist(let list) = current { userlists[list.name] = list }
         if case .proxy(let draft) = current {
             if draft.kind == .defaults {
                 lastDefaults = draft
@@ -84,7 +93,17 @@ struct ConfigParser {
         finishSection()
         let keyword = words[0]
         sectionName = keyword
-        if keyword == "global" {
+        if keyword == "userlist" {
+            guard words.count == 2 else {
+                diagnostics.append(.alert("'userlist' expects <name> as argument.", at: location))
+                current = .ignored
+                return
+            }
+            if userlists[words[1]] != nil {
+                diagnostics.append(.alert("'userlist' ignoring duplicated section '\(words[1])'.", at: location))
+            }
+            current = .userlist(Userlist(name: words[1], users: [:]))
+        } else if keyword == "global" {
             current = .global
             if words.count > 1 {
                 diagnostics.append(.alert("'global' cannot handle unexpected argument '\(words[1])'.", at: location))
@@ -292,6 +311,8 @@ struct ConfigParser {
             let ours = ProxyKeywords.table.map(\.name).filter { $0.hasPrefix("option ") }.map { String($0.dropFirst(7)) }
             let hint = Parse.suggestion(for: second, among: ours + OptionKeywords.haproxyOptions)
             return hint.isEmpty ? "unknown option '\(second)'." : "unknown option '\(second)'\(hint)"
+        case "capture":
+            return ParseContext.notSupported("capture \(second)")
         case "timeout":
             if TimeoutKeywords.haproxyNames.contains(second) { return ParseContext.notSupported("timeout \(second)") }
             return TimeoutKeywords.unknownMessage(second)

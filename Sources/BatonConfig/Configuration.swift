@@ -7,10 +7,13 @@ import BatonRules
 public struct Configuration: Sendable {
     public var global: GlobalSettings
     public var proxies: [Proxy]
+    /// `userlist` sections by name.
+    public var userlists: [String: Userlist]
 
-    public init(global: GlobalSettings = GlobalSettings(), proxies: [Proxy] = []) {
+    public init(global: GlobalSettings = GlobalSettings(), proxies: [Proxy] = [], userlists: [String: Userlist] = [:]) {
         self.global = global
         self.proxies = proxies
+        self.userlists = userlists
     }
 
     public var frontends: [Proxy] { proxies.filter { $0.capabilities.contains(.frontend) } }
@@ -135,6 +138,13 @@ public struct Proxy: Sendable {
     public var tcpRequestContentRules: [TCPRule] = []
     /// `tcp-request inspect-delay`.
     public var inspectDelay: Duration?
+    /// `capture request header NAME len N`, then `http-request capture` slots: what `%hr` shows.
+    public var requestCaptures: [CaptureSlot] = []
+    /// `capture response header NAME len N`: what `%hs` shows.
+    public var responseCaptures: [CaptureSlot] = []
+    /// `use-server` rules, in order: the first whose condition holds picks the server, when
+    /// it is usable and persistence did not already pick one.
+    public var serverRules: [ServerRule] = []
     /// `stick-table`: the table this proxy declares, named after it.
     public var stickTable: StickTableDefinition?
     public var timeouts = Timeouts()

@@ -104,7 +104,8 @@ public struct ConfigurationLoader: Sendable {
             blocks.finish(into: &diagnostics)
             parser.finishSection()
         }
-        let (configuration, findings) = Validation.finish(global: parser.global, proxies: parser.proxies)
+        let (configuration, findings) = Validation.finish(global: parser.global, proxies: parser.proxies,
+                                                          userlists: parser.userlists)
         diagnostics += findings
         return LoadResult(configuration: diagnostics.hasAlerts ? nil : configuration, diagnostics: diagnostics)
     }

@@ -31,6 +31,18 @@ enum RuleKeywords {
             draft, ctx in
             parseStickTable(&draft, &ctx)
         },
+        ProxyKeyword("capture request", [.frontend, .listen],
+                     "header NAME len N: log the header's value (%hr)") { draft, ctx in
+            parseCapture(&draft, &ctx, response: false)
+        },
+        ProxyKeyword("capture response", [.frontend, .listen],
+                     "header NAME len N: log the header's value (%hs)") { draft, ctx in
+            parseCapture(&draft, &ctx, response: true)
+        },
+        ProxyKeyword("use-server", [.listen, .backend],
+                     "SERVER [if|unless COND]: send matching requests to SERVER when it is usable") { draft, ctx in
+            parseUseServer(&draft, &ctx)
+        },
         ProxyKeyword("use_backend", [.frontend, .listen],
                      "BACKEND [if|unless COND]: switch to BACKEND (a name or a log-format) when COND") { draft, ctx in
             parseUseBackend(&draft, &ctx)
@@ -76,6 +88,15 @@ enum RuleKeywords {
             let rule = try HTTPRuleParser.parse(direction, words, location: ctx.location, context: &context)
             if direction == .request {
                 warnIfPlacedAfter(["redirect", "use_backend"], keyword: "http-request", in: draft, &ctx)
+                var rule = rule
+                if case .capture(let expression, let length, _) = rule.action {
+                    guard draft.kind.capabilities.contains(.frontend) else {
+                        ctx.alert("'http-request capture' : proxy does not support captures (no frontend capability).")
+                        return
+                    }
+                    rule.action = .capture(expression, length: length, slot: draft.proxy.requestCaptures.count)
+                    draft.proxy.requestCaptures.append(CaptureSlot(header: nil, length: length))
+                }
                 draft.proxy.httpRequestRules.append(rule)
             } else {
                 draft.proxy.httpResponseRules.append(rule)
@@ -267,6 +288,51 @@ enum RuleKeywords {
         }
     }
 
+    private static func parseCapture(_ draft: inout ProxyDraft, _ ctx: inout ParseContext, response: Bool) {
+        let side = response ? "response" : "request"
+        guard ctx.line.argument(0) == "header", let name = ctx.line.argument(1), ctx.line.argument(2) == "len",
+              let lengthText = ctx.line.argument(3) else {
+            ctx.alert("'capture \(side) header' expects 'header' <header_name> 'len' <len>.")
+            return
+        }
+        if ctx.tooManyArguments(max: 4) { return }
+        guard let length = Parse.integer(lengthText), length > 0 else {
+            ctx.alert("'capture \(side) header' : invalid length '\(lengthText)'.")
+            return
+        }
+        let slot = CaptureSlot(header: name, length: length)
+        if response {
+            draft.proxy.responseCaptures.append(slot)
+        } else {
+            draft.proxy.requestCaptures.append(slot)
+        }
+    }
+
+    private static func parseUseServer(_ draft: inout ProxyDraft, _ ctx: inout ParseContext) {
+        guard let name = ctx.line.argument(0) else {
+            ctx.alert("'use-server' expects a server name.")
+            return
+        }
+        var condition: Condition?
+        if let word = ctx.line.argument(1) {
+            guard word == "if" || word == "unless" else {
+                ctx.alert("'use-server' requires either 'if' or 'unless' followed by a condition but found '\(word)'.")
+                return
+            }
+            var warnings: [String] = []
+            do {
+                condition = try ACLParser.parseCondition(unless: word == "unless", ctx.line.arguments.dropFirst(2),
+                                                         known: draft.proxy.acls, environment: environment(for: draft),
+                                                         warnings: &warnings)
+            } catch {
+                ctx.alert("error detected while parsing switching rule : \(error).")
+                return
+            }
+            for warning in warnings { ctx.warning(warning) }
+        }
+        draft.proxy.serverRules.append(ServerRule(server: name, condition: condition, location: ctx.location))
+    }
+
     private static func parseUseBackend(_ draft: inout ProxyDraft, _ ctx: inout ParseContext) {
         guard let name = ctx.line.argument(0) else {
             ctx.alert("'use_backend' expects a backend name.")
@@ -341,6 +407,25 @@ enum RuleKeywords {
         ctx.warning("acl '\(acl)' will never match because it only involves keywords that are incompatible with "
                     + "'\(side) http-request header rule'")
     }
+}
+
+/// A capture slot: a header captured as the message arrives, or a slot `http-request
+/// capture` fills.
+public struct CaptureSlot: Sendable, Hashable {
+    public var header: String?
+    public var length: Int
+
+    public init(header: String?, length: Int) {
+        self.header = header
+        self.length = length
+    }
+}
+
+/// A `use-server` line.
+public struct ServerRule: Sendable, Hashable {
+    public var server: String
+    public var condition: Condition?
+    public var location: SourceLocation
 }
 
 /// A `use_backend` line.

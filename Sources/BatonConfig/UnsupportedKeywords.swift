@@ -5,7 +5,7 @@ enum UnsupportedKeywords {
     /// Sections other than global, defaults, frontend, backend and listen.
     static let sections: Set<String> = [
         "acme", "cache", "crt-store", "dynamic-update", "fcgi-app", "http-errors", "log-forward", "log-profile",
-        "mailers", "peers", "program", "resolvers", "ring", "traces", "userlist",
+        "mailers", "peers", "program", "resolvers", "ring", "traces",
     ]
 
     static let global: Set<String> = [
@@ -30,7 +30,7 @@ enum UnsupportedKeywords {
 
     /// First words of proxy keywords (configuration.txt section 4.1) Baton does not have.
     static let proxy: Set<String> = [
-        "backlog", "be-unpublished", "capture", "clitcpka-cnt", "clitcpka-idle", "clitcpka-intvl",
+        "backlog", "be-unpublished", "clitcpka-cnt", "clitcpka-idle", "clitcpka-intvl",
         "compression", "crt", "declare", "description", "disabled", "dispatch",
         "email-alert", "enabled", "error-log-format", "errorfiles", "errorloc", "errorloc302", "errorloc303",
         "external-check", "filter", "filter-sequence", "force-be-switch", "force-persist", "guid",
@@ -40,7 +40,7 @@ enum UnsupportedKeywords {
         "max-keep-alive-queue", "max-session-srv-conns", "monitor", "persist", "quic-initial", "rate-limit",
         "retry-on", "server-state-file-name", "server-template", "source", "srvtcpka-cnt",
         "srvtcpka-idle", "srvtcpka-intvl", "stats", "stick", "tcp-check",
-        "tcp-response", "use-fcgi-app", "use-server", 
+        "tcp-response", "use-fcgi-app", 
     ]
 
     /// Global keywords HAProxy 2.6 itself refuses, with its message.

@@ -1,10 +1,12 @@
 import BatonCore
+import BatonRules
 
 /// The checks HAProxy makes once every file is parsed (proxy.c, cfgparse.c), with its wording.
 /// Each diagnostic carries the location of the line at fault (the proxy's header when no single
 /// line is).
 enum Validation {
-    static func finish(global: GlobalSettings, proxies drafts: [ProxyDraft]) -> (Configuration, [Diagnostic]) {
+    static func finish(global: GlobalSettings, proxies drafts: [ProxyDraft],
+                       userlists: [String: Userlist] = [:]) -> (Configuration, [Diagnostic]) {
         var diagnostics: [Diagnostic] = []
         var proxies: [Proxy] = []
         for var draft in drafts {
@@ -20,9 +22,14 @@ enum Validation {
             checkDefaultBackend(proxy, among: proxies, into: &diagnostics)
             checkSwitchingRules(proxy, among: proxies, into: &diagnostics)
             checkStickTables(proxy, among: proxies, into: &diagnostics)
+            checkUserlists(proxy, userlists: userlists, into: &diagnostics)
+            for rule in proxy.serverRules where !proxy.servers.contains(where: { $0.name == rule.server }) {
+                diagnostics.append(.alert("config : \(typeName(proxy)) '\(proxy.name)' : unable to find server '\(rule.server)' "
+                                          + "referenced in a 'use-server' rule.", at: rule.location))
+            }
             checkTimeouts(proxy, into: &diagnostics)
         }
-        return (Configuration(global: global, proxies: proxies), diagnostics)
+        return (Configuration(global: global, proxies: proxies, userlists: userlists), diagnostics)
     }
 
     /// HAProxy's proxy_type_str().
@@ -154,6 +161,26 @@ enum Validation {
         for i in proxy.backendSwitchingRules.indices { proxy.backendSwitchingRules[i].condition?.resolve(acls) }
         for i in proxy.tcpRequestConnectionRules.indices { proxy.tcpRequestConnectionRules[i].condition?.resolve(acls) }
         for i in proxy.tcpRequestContentRules.indices { proxy.tcpRequestContentRules[i].condition?.resolve(acls) }
+        for i in proxy.serverRules.indices { proxy.serverRules[i].condition?.resolve(acls) }
+    }
+
+    /// `http_auth(L)` must name a `userlist` section.
+    private static func checkUserlists(_ proxy: Proxy, userlists: [String: Userlist],
+                                       into diagnostics: inout [Diagnostic]) {
+        let rules = proxy.httpRequestRules + proxy.httpResponseRules + proxy.redirectRules
+        for rule in rules {
+            for suite in rule.condition?.alternatives ?? [] {
+                for reference in suite {
+                    for term in reference.acl.terms {
+                        guard case .httpAuthentication(let name) = term.expression.fetch, userlists[name] == nil else {
+                            continue
+                        }
+                        diagnostics.append(.alert("Proxy '\(proxy.name)': unable to find userlist '\(name)' "
+                                                  + "referenced by 'http_auth'.", at: rule.location))
+                    }
+                }
+            }
+        }
     }
 
     /// Each `track-sc*` must name a proxy that declares a `stick-table`.

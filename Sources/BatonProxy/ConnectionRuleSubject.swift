@@ -46,6 +46,21 @@ final class ConnectionRuleSubject: RuleSubject {
     func stickTable(named name: String) -> StickTable? { generation.stickTables[name] }
 }
 
+extension BackendRuntime {
+    /// `use-server`: the first rule whose condition holds names the server, used when it is
+    /// usable (HAProxy's `process_server_rules`).
+    func serverChosenByRules(for subject: any RuleSubject) -> ServerState? {
+        for rule in config.serverRules {
+            if let condition = rule.condition, !condition.isSatisfied(by: subject) { continue }
+            guard let server = selector.servers.first(where: { $0.name == rule.server }), server.isUsable else {
+                continue
+            }
+            return server
+        }
+        return nil
+    }
+}
+
 extension FrontendRuntime {
     /// The frontend's one routing decision, for HTTP transactions and TCP sessions alike: the
     /// first `use_backend` whose condition holds (a dynamic name matching no backend falls

@@ -191,6 +191,23 @@ extension HTTPTransaction: RuleSubject {
 
     func stickTable(named name: String) -> StickTable? { generation.stickTables[name] }
 
+    func userlist(named name: String) -> Userlist? { generation.configuration.userlists[name] }
+
+    func capture(_ value: String, slot: Int) {
+        if slot < requestCaptures.count { requestCaptures[slot] = value }
+    }
+
+    /// The value of each captured header (its last occurrence, cut to the slot's length, as
+    /// HAProxy captures it); nil for a slot without header or a header absent.
+    static func captures(_ slots: [CaptureSlot], from fields: [HTTPField]) -> [String?] {
+        slots.map { slot in
+            guard let name = slot.header else { return nil }
+            var last: String?
+            for field in fields where field.hasName(name) { last = field.value }
+            return last.map { String(decoding: $0.utf8.prefix(slot.length), as: UTF8.self) }
+        }
+    }
+
     func usableServers(backend name: String?) -> Int? {
         guard let target = name.map({ generation.backends[$0] }) ?? backend else { return nil }
         return target.selector.servers.filter(\.isUsable).count

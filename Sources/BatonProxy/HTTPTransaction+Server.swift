@@ -35,7 +35,7 @@ extension HTTPTransaction {
         guard let backend, let client else { return }
         let server: ServerState
         switch backend.takeServer(choice, replacing: self.server, for: connection,
-                                  persistent: persistentServer ?? preferredServer(of: backend)) {
+                                  persistent: persistentServer ?? serverFromRules ?? preferredServer(of: backend)) {
         case .same(let same):
             server = same
         case .picked(let picked):
@@ -181,6 +181,9 @@ extension HTTPTransaction: UpstreamReceiver {
         }
         let switching = head.status == 101
         record.status = head.status
+        if !frontend.config.responseCaptures.isEmpty {
+            responseCaptures = HTTPTransaction.captures(frontend.config.responseCaptures, from: head.fields)
+        }
         var head = head
         // `http-response` rules first, then cookie persistence, as HAProxy's
         // http_process_res_common orders them.

@@ -63,6 +63,11 @@ final class HTTPTransaction {
     var forwardedFields: [HTTPField]?
     /// The server the request's persistence cookie designates, if usable.
     var persistentServer: ServerState?
+    /// `%hr`/`%hs`: the frontend's capture slots, filled as the messages arrive.
+    var requestCaptures: [String?] = []
+    var responseCaptures: [String?] = []
+    /// The server a `use-server` rule named, when persistence named none.
+    var serverFromRules: ServerState?
     /// The two persistence characters of `%ts`, with `cookie`.
     var cookieFlags: (client: CookieRules.ClientFlag, server: CookieRules.ServerFlag)?
     /// Counted in the backend's current sessions until released.
@@ -124,6 +129,9 @@ final class HTTPTransaction {
             respondLocally(frontend.monitorResponse, error: nil)
             return
         }
+        if !frontend.config.requestCaptures.isEmpty {
+            requestCaptures = HTTPTransaction.captures(frontend.config.requestCaptures, from: request.fields)
+        }
         if let format = frontend.config.uniqueIDFormat {
             let id = format.evaluate(self)
             generatedUniqueID = id
@@ -151,6 +159,9 @@ final class HTTPTransaction {
             return
         }
         applyPersistence(of: backend)
+        if persistentServer == nil, !backend.config.serverRules.isEmpty {
+            serverFromRules = backend.serverChosenByRules(for: self)
+        }
         connectStartedAt = .now()
         record.queueTime = 0
         var machine = backend.makeConnectStateMachine()
@@ -322,6 +333,8 @@ final class HTTPTransaction {
         // HAProxy does not log requests answered by monitor-uri.
         if log {
             record.uniqueID = generatedUniqueID ?? ""
+            record.requestCaptures = requestCaptures
+            record.responseCaptures = responseCaptures
             frontend.logTransaction(record, request: receivedRequest, backend: backend, generation: generation,
                                     subject: self)
         }

@@ -1,7 +1,7 @@
 import CCrypt
 
 /// crypt(3) password checks, as HAProxy's userlists use them (`password $6$...`).
-enum CryptPassword {
+public enum CryptPassword {
     static func verify(_ password: String, hash: String) -> Bool {
         let data = UnsafeMutablePointer<crypt_data>.allocate(capacity: 1)
         defer { data.deallocate() }
@@ -12,7 +12,7 @@ enum CryptPassword {
     }
 
     /// Whether libcrypt understands the hash (a bad hash fails the configuration check).
-    static func isSupported(_ hash: String) -> Bool {
+    public static func isSupported(_ hash: String) -> Bool {
         let data = UnsafeMutablePointer<crypt_data>.allocate(capacity: 1)
         defer { data.deallocate() }
         data.initialize(to: crypt_data())

@@ -163,6 +163,9 @@ enum FetchTable {
             }
             return (.random(range: value), [])
         }
+        table["http_auth"] = Definition(minArguments: 1, maxArguments: 1) { args in
+            (.httpAuthentication(userlist: args[0]), [])
+        }
         addStickCounterFetches(to: &table)
         return table
     }()

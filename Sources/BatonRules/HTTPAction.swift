@@ -98,9 +98,13 @@ public enum HTTPAction: Sendable, Hashable {
     case returnResponse(LocalResponse)
     case tarpit(LocalResponse)
     case allow
-    case auth(realm: String?, users: Userlist?)
+    /// `auth [realm R]`: answers 401 with a Basic challenge (conditions decide, usually with
+    /// `http_auth(list)`).
+    case auth(realm: String?)
     case setLogLevel(String)
-    case capture(SampleExpression, length: Int)
+    /// `http-request capture <sample> len <n>`: fills capture slot `slot` (`%hr`); the slot is
+    /// declared by the rule, after the proxy's `capture request header` ones.
+    case capture(SampleExpression, length: Int, slot: Int = 0)
     case trackCounter(index: Int, key: SampleExpression, table: String?)
     /// `sc-inc-gpc0(N)`: increments a general purpose counter of a tracked entry.
     case incrementGPC(slot: Int, counter: StickCounterName)
@@ -280,14 +284,17 @@ enum HTTPActionRunner {
             return .tarpit(response)
         case .allow:
             return .allow
-        case .auth(let realm, let users):
-            if let users, users.authorizes(subject) { return nil }
+        case .auth(let realm):
             return .authenticate(realm: realm ?? subject.backendName ?? subject.frontendName)
         case .trackCounter(let index, let key, let table):
             StickTracking.track(slot: index, key: key, table: table, subject, byConnection: false)
         case .incrementGPC(let slot, let counter):
             if let tracked = subject.trackedCounters[slot] { _ = tracked.table.read(counter, of: tracked.entry) }
-        case .setLogLevel, .capture, .doLog:
+        case .capture(let expression, let length, let slot):
+            if let value = expression.evaluate(subject)?.stringValue {
+                subject.capture(String(decoding: value.utf8.prefix(length), as: UTF8.self), slot: slot)
+            }
+        case .setLogLevel, .doLog:
             break
         }
         return nil

@@ -24,7 +24,7 @@ public enum HTTPRuleParser {
         "add-header", "allow", "del-header", "deny", "redirect", "replace-header", "replace-path", "replace-pathq",
         "replace-uri", "replace-value", "return", "set-header", "set-method", "set-path", "set-pathq", "set-query",
         "set-uri", "set-var", "set-var-fmt", "tarpit", "unset-var", "set-log-level", "capture",
-        "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1",
+        "track-sc0", "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "auth",
     ]
     public static let responseActions = [
         "add-header", "allow", "del-header", "deny", "redirect", "replace-header", "replace-value", "return",
@@ -231,6 +231,12 @@ private struct ActionArguments {
                 throw RuleError("unexpected log level '\(arguments[0])'.")
             }
             return .setLogLevel(arguments[0])
+        case "auth":
+            if arguments.isEmpty { return .auth(realm: nil) }
+            guard arguments.count == 2, arguments[0] == "realm" else {
+                throw RuleError("expects nothing or 'realm <realm>'.")
+            }
+            return .auth(realm: arguments[1])
         case "track-sc0", "track-sc1", "track-sc2":
             return .trackCounter(index: Int(String(name.last!))!, key: try TrackParser.key(arguments, environment: environment),
                                  table: try TrackParser.table(arguments, environment: environment))

@@ -70,6 +70,12 @@ public protocol RuleSubject: AnyObject {
 
     /// The stick table a proxy declares, by the proxy's name.
     func stickTable(named name: String) -> StickTable?
+
+    /// Stores a value in a request capture slot (`http-request capture`).
+    func capture(_ value: String, slot: Int)
+
+    /// A `userlist` section by name.
+    func userlist(named name: String) -> Userlist?
 }
 
 /// Variables set by `set-var`, keyed by their full name (`txn.user`).
@@ -174,4 +180,6 @@ public extension RuleSubject {
     var uniqueID: String { "" }
     func logAlias(_ alias: LogAlias) -> String? { nil }
     var isHTTP: Bool { false }
+    func capture(_ value: String, slot: Int) {}
+    func userlist(named name: String) -> Userlist? { nil }
 }

@@ -37,6 +37,8 @@ public enum SampleFetch: Sendable, Hashable {
     case sslFrontend
     case alwaysTrue, alwaysFalse, protocolHTTP, requestLength, waitEnd
     case uniqueID
+    /// `http_auth(userlist)`: the request's Basic credentials are those of a user of the list.
+    case httpAuthentication(userlist: String)
     /// A stick-table counter; `proxyTable` is the table of the proxy the rule belongs to.
     case stickCounter(StickSource, StickCounterName, proxyTable: String? = nil)
 
@@ -52,7 +54,8 @@ public enum SampleFetch: Sendable, Hashable {
              .frontendName, .backendName, .serverName, .environment, .uuid, .uniqueID:
             return .string
         case .requestBody: return .binary
-        case .firstRequest, .sslFrontend, .alwaysTrue, .alwaysFalse, .protocolHTTP, .waitEnd: return .bool
+        case .firstRequest, .sslFrontend, .alwaysTrue, .alwaysFalse, .protocolHTTP, .waitEnd, .httpAuthentication:
+            return .bool
         case .variable: return .any
         case .stickCounter(_, let counter, _): return counter == .tracked ? .bool : .int
         case .constant(let value): return SampleType(value)
@@ -64,6 +67,7 @@ public enum SampleFetch: Sendable, Hashable {
     public var neededMessagePart: String? {
         switch self {
         case .method, .path, .url, .query, .base, .requestVersion, .urlParameter, .header(.request, _, _, _),
+             .httpAuthentication,
              .headerCount(.request, _, _), .cookie(.request, _), .cookieCount(.request, _), .requestBody,
              .requestBodyLength:
             return "HTTP request headers"
@@ -165,6 +169,8 @@ public enum SampleFetch: Sendable, Hashable {
         case .requestLength: return .int(1)
         case .waitEnd: return .bool(true)
         case .uniqueID: return .string(subject.uniqueID)
+        case .httpAuthentication(let name):
+            return .bool(subject.userlist(named: name)?.authorizes(subject) ?? false)
         case .stickCounter(let source, let counter, let proxyTable):
             guard let value = source.read(counter, subject, proxyTable: proxyTable) else { return nil }
             return counter == .tracked ? .bool(value != 0) : .int(value)

@@ -10,6 +10,8 @@ public struct Userlist: Sendable, Hashable {
 
     public var name: String
     public var users: [String: Password]
+    /// Group name to its members.
+    public var groups: [String: Set<String>] = [:]
 
     public init(name: String, users: [String: Password]) {
         self.name = name
@@ -18,18 +20,21 @@ public struct Userlist: Sendable, Hashable {
 
     /// Whether the request's `Authorization: Basic` credentials name a user of this list
     /// with the right password.
-    public func authorizes(_ subject: any RuleSubject) -> Bool {
-        guard let header = HeaderFetch.first(subject, .request, name: "authorization") else { return false }
+    public func authorizes(_ subject: any RuleSubject) -> Bool { authenticatedUser(subject) != nil }
+
+    /// The user whose credentials the request carries, when they are right.
+    public func authenticatedUser(_ subject: any RuleSubject) -> String? {
+        guard let header = HeaderFetch.first(subject, .request, name: "authorization") else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, ASCIIText.equalsIgnoringCase(String(parts[0]), "basic"),
               let decoded = Base64.decode(Array(ASCIIText.trimmed(parts[1]).utf8)),
-              let colon = decoded.firstIndex(of: UInt8(ascii: ":")) else { return false }
+              let colon = decoded.firstIndex(of: UInt8(ascii: ":")) else { return nil }
         let user = String(decoding: decoded[..<colon], as: UTF8.self)
         let password = String(decoding: decoded[(colon + 1)...], as: UTF8.self)
         switch users[user] {
-        case .plain(let expected): return expected == password
-        case .crypt(let hash): return CryptPassword.verify(password, hash: hash)
-        case nil: return false
+        case .plain(let expected): return expected == password ? user : nil
+        case .crypt(let hash): return CryptPassword.verify(password, hash: hash) ? user : nil
+        case nil: return nil
         }
     }
 }

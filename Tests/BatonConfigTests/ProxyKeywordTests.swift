@@ -43,6 +43,7 @@ struct ProxyKeywordTests {
             "config : parsing [t.cfg:14] : 'monitor-uri' ignored because backend 'be' has no frontend capability.",
             "config : parsing [t.cfg:15] : backend 'be' : 'option httplog' directive is ignored in backends.",
             "config : parsing [t.cfg:16] : 'timeout client' will be ignored because backend 'be' has no frontend capability",
+            "config : parsing [t.cfg:1] : 'http-request' rules ignored for backend 'be' as they require HTTP mode.",
         ])
     }
 

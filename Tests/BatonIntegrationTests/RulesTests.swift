@@ -184,6 +184,84 @@ struct RulesTests {
         await baton.stop()
     }
 
+    @Test("use-server sends matching requests to the named server; balancing decides the rest")
+    func useServer() async throws {
+        let one = try await TestUpstream.start { _ in .text("one\n") }
+        let two = try await TestUpstream.start { _ in .text("two\n") }
+        let port = freePort()
+        let baton = try await BatonProcess.start(config: """
+            \(httpDefaults())
+            listen web
+                bind 127.0.0.1:\(port)
+                balance roundrobin
+                use-server s2 if { path_beg /two }
+                server s1 127.0.0.1:\(one.port)
+                server s2 127.0.0.1:\(two.port)
+            """, listening: [port])
+        for _ in 0..<4 {
+            #expect(try await curl("http://127.0.0.1:\(port)/two/x").bodyText == "two\n")
+        }
+        var answers: Set<String> = []
+        for _ in 0..<4 { answers.insert(try await curl("http://127.0.0.1:\(port)/any").bodyText) }
+        #expect(answers == ["one\n", "two\n"])
+        await baton.stop()
+    }
+
+    @Test("userlist and http-request auth: 401 with the realm until the right credentials come")
+    func basicAuthentication() async throws {
+        let upstream = try await TestUpstream.start { _ in .text("secret\n") }
+        let port = freePort()
+        // "sesame" hashed with SHA-512 crypt, as `mkpasswd -m sha-512` makes them.
+        let hash = "$6$saltsalt$g3uPFdehVnKoLXdidvSAg1zlVgYomPr0X/xgdXSBn2LuxZUOGgYW4IULZkguZ77fzYteIur49AGHmF9iek6Sf1"
+        let baton = try await BatonProcess.start(config: """
+            \(httpDefaults())
+            userlist admins
+                user alice insecure-password wonderland
+                user bob password \(hash)
+            listen web
+                bind 127.0.0.1:\(port)
+                http-request auth realm Private unless { http_auth(admins) }
+                server s 127.0.0.1:\(upstream.port)
+            """, listening: [port])
+        let anonymous = try await curl("http://127.0.0.1:\(port)/")
+        #expect(anonymous.status == 401)
+        #expect(anonymous.header("WWW-Authenticate") == "Basic realm=\"Private\"")
+        #expect(try await curl("http://127.0.0.1:\(port)/", "-u", "alice:wrong").status == 401)
+        let alice = try await curl("http://127.0.0.1:\(port)/", "-u", "alice:wonderland")
+        #expect(alice.status == 200)
+        #expect(alice.bodyText == "secret\n")
+        #expect(try await curl("http://127.0.0.1:\(port)/", "-u", "bob:sesame").status == 200)
+        #expect(try await curl("http://127.0.0.1:\(port)/", "-u", "bob:nope").status == 401)
+        #expect(upstream.requestCount == 2)
+        await baton.stop()
+    }
+
+    @Test("capture request/response header and http-request capture show in the httplog line")
+    func captures() async throws {
+        let upstream = try await TestUpstream.start { _ in .text("ok\n", headers: [("X-Served", "origin-1")]) }
+        let port = freePort()
+        let baton = try await BatonProcess.start(config: """
+            global
+                log stdout format raw local0
+            \(httpDefaults())
+                log global
+                option httplog
+            frontend fe
+                bind 127.0.0.1:\(port)
+                capture request header Host len 9
+                capture response header X-Served len 20
+                http-request capture req.hdr(User-Agent),lower len 5
+                default_backend app
+            backend app
+                server s 127.0.0.1:\(upstream.port)
+            """, listening: [port])
+        #expect(try await curl("http://127.0.0.1:\(port)/c", "-H", "User-Agent: CURLISH/1").status == 200)
+        let lines = await baton.waitForStdoutLines { $0.contains("/c HTTP/1.1") }
+        #expect(lines.count == 1)
+        #expect(lines.first?.contains(" {127.0.0.1|curli} {origin-1} \"GET /c HTTP/1.1\"") == true, "\(lines)")
+        await baton.stop()
+    }
+
     @Test("a rejected configuration names the file, line and word at fault")
     func configurationErrors() async throws {
         let directory = try TemporaryDirectory()
