@@ -255,7 +255,7 @@ public enum RedirectParser {
         var kind: Redirect.Kind?
         var target: LogFormat?
         var code = 302
-        var dropQuery = false, appendSlash = false
+        var dropQuery = false, appendSlash = false, ignoreEmpty = false
         var setCookie: String?, clearCookie: String?
         var index = arguments.startIndex
         func value(after word: String) throws -> String {
@@ -284,9 +284,10 @@ public enum RedirectParser {
                 code = number
             case "drop-query": dropQuery = true
             case "append-slash": appendSlash = true
-            case "set-cookie": setCookie = try value(after: word)
-            case "clear-cookie": clearCookie = try value(after: word)
-            case "ignore-empty": break
+            // The last cookie option wins, as in HAProxy.
+            case "set-cookie": setCookie = try value(after: word); clearCookie = nil
+            case "clear-cookie": clearCookie = try value(after: word); setCookie = nil
+            case "ignore-empty": ignoreEmpty = true
             default:
                 throw RuleError("expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', "
                                 + "'drop-query', 'ignore-empty' or 'append-slash' (was '\(word)').")
@@ -296,8 +297,10 @@ public enum RedirectParser {
         guard let kind, let target else {
             throw RuleError("redirect: expects either 'prefix', 'location' or 'scheme' followed by the redirection target.")
         }
-        return Redirect(kind: kind, target: target, code: code, dropQuery: dropQuery, appendSlash: appendSlash,
-                        setCookie: setCookie, clearCookie: clearCookie)
+        var redirect = Redirect(kind: kind, target: target, code: code, dropQuery: dropQuery, appendSlash: appendSlash,
+                                setCookie: setCookie, clearCookie: clearCookie)
+        redirect.ignoreEmpty = ignoreEmpty
+        return redirect
     }
 }
 
