@@ -94,6 +94,9 @@ extension HTTPTransaction {
             case .proceed, .allow:
                 continue
             case .respond(let local, let deny):
+                // HAProxy drops the server's response before building the reply, so the
+                // reply's log-format strings no longer see it (`%[status]` is empty).
+                response = nil
                 let prepared = LocalResponseRenderer.render(local, errorPages: pages, subject: self)
                 replaceResponse(with: prepared, error: .init(deny ? .blockedByProxy : .localResponse, .server,
                                                              .responseHeaders))

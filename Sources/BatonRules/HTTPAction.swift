@@ -214,8 +214,11 @@ enum HTTPActionRunner {
             let value = format.evaluate(subject)
             removeFields(named: name, on: side, subject)
             subject.appendField(side, name: name, value: value)
+            updateAuthority(ifHost: name, to: value, on: side, subject)
         case .addHeader(let name, let format):
-            subject.appendField(side, name: name, value: format.evaluate(subject))
+            let value = format.evaluate(subject)
+            subject.appendField(side, name: name, value: value)
+            updateAuthority(ifHost: name, to: value, on: side, subject)
         case .deleteHeader(let name, let method, let regex):
             var index = 0
             while index < subject.fieldCount(side) {
@@ -235,18 +238,29 @@ enum HTTPActionRunner {
                 let value = subject.fieldValue(side, at: index)
                 if let replaced = regex.expandingMatch(of: value, template: template) {
                     subject.setFieldValue(side, at: index, to: replaced)
+                    updateAuthority(ifHost: name, to: replaced, on: side, subject)
                 }
             }
         case .replaceValue(let name, let regex, let replacement):
             let template = replacement.evaluate(subject)
             for index in 0..<subject.fieldCount(side)
             where ASCIIText.equalsIgnoringCase(subject.fieldName(side, at: index), name) {
+                // Each comma-separated value is replaced in place (`http_replace_header_value`):
+                // a replaced value loses the spaces around it, the others keep theirs.
                 let value = subject.fieldValue(side, at: index)
-                let elements = value.split(separator: ",", omittingEmptySubsequences: false).map { element -> String in
-                    let trimmed = String(ASCIIText.trimmed(element))
-                    return regex.expandingMatch(of: trimmed, template: template) ?? trimmed
+                var rebuilt = ""
+                for (position, element) in value.split(separator: ",", omittingEmptySubsequences: false).enumerated() {
+                    if position > 0 { rebuilt += "," }
+                    if let replaced = regex.expandingMatch(of: String(ASCIIText.trimmed(element)), template: template) {
+                        rebuilt += replaced
+                    } else {
+                        rebuilt += element
+                    }
                 }
-                subject.setFieldValue(side, at: index, to: elements.joined(separator: ", "))
+                if rebuilt != value {
+                    subject.setFieldValue(side, at: index, to: rebuilt)
+                    updateAuthority(ifHost: name, to: rebuilt, on: side, subject)
+                }
             }
         case .setPath(let format):
             subject.requestTarget = URLParts.replacingPath(of: subject.requestTarget, with: format.evaluate(subject))
@@ -306,6 +320,17 @@ enum HTTPActionRunner {
             break
         }
         return nil
+    }
+
+    /// HAProxy keeps an absolute-form target's authority in step with Host: a rule that sets
+    /// the request's Host rewrites the authority too (`http_update_authority`).
+    static func updateAuthority(ifHost name: String, to host: String, on side: MessageSide, _ subject: any RuleSubject) {
+        guard side == .request, ASCIIText.equalsIgnoringCase(name, "host") else { return }
+        let target = subject.requestTarget
+        guard target.first != "/", let authorityStart = URLParts.schemeEnd(target[...]) else { return }
+        let rest = target[authorityStart...]
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        subject.requestTarget = String(target[..<authorityStart]) + host + String(target[authorityEnd...])
     }
 
     static func removeFields(named name: String, on side: MessageSide, _ subject: any RuleSubject) {
