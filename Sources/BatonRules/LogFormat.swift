@@ -182,6 +182,11 @@ public struct LogFormat: Sendable, Hashable, CustomStringConvertible {
                 continue
             }
             let start = i
+            // HAProxy refuses a '%' followed by a digit, a space or a tab.
+            if (bytes[i] >= 0x30 && bytes[i] <= 0x39) || bytes[i] == 0x20 || bytes[i] == 0x09 {
+                throw RuleError("unexpected character '\(Character(Unicode.Scalar(bytes[i])))' after '%'. "
+                                + "If you wanted to emit the '%' character verbatim, you need to use '%%'.")
+            }
             while i < bytes.count, isAliasCharacter(bytes[i]) { i += 1 }
             let name = String(decoding: bytes[start..<i], as: UTF8.self)
             guard let alias = LogAlias(rawValue: name) else {
