@@ -44,6 +44,14 @@ extension HTTPTransaction {
         frontend.chooseBackend(for: self, in: generation)
     }
 
+    /// Sends a response a rule made; like a forwarded response, it says `connection: close`
+    /// when the client connection will not be kept (an HTTP/1.0 client without keep-alive).
+    private func respondByRule(_ prepared: PreparedResponse, error: TransactionError) {
+        var prepared = prepared
+        if !state.keepClientOpen { prepared.bytes = ErrorPages.addingConnectionClose(to: prepared.bytes) }
+        respondLocally(prepared, error: error)
+    }
+
     /// Carries out a final verdict of request rules with a local response.
     private func answer(_ verdict: RuleVerdict, errorPages: ErrorPages) {
         switch verdict {
@@ -52,9 +60,9 @@ extension HTTPTransaction {
         case .respond(let response, let deny):
             let prepared = LocalResponseRenderer.render(response, errorPages: errorPages, subject: self)
             if deny { frontend.counters.requestDenied() }
-            respondLocally(prepared, error: .init(deny ? .blockedByProxy : .localResponse, .client, .request))
+            respondByRule(prepared, error: .init(deny ? .blockedByProxy : .localResponse, .client, .request))
         case .redirect(let code, let location, let setCookie):
-            respondLocally(LocalResponseRenderer.redirect(code: code, location: location, setCookie: setCookie),
+            respondByRule(LocalResponseRenderer.redirect(code: code, location: location, setCookie: setCookie),
                            error: .init(.localResponse, .client, .request))
         case .tarpit(let response):
             let prepared = LocalResponseRenderer.render(response, errorPages: errorPages, subject: self)
@@ -63,10 +71,10 @@ extension HTTPTransaction {
             guard let client else { return }
             retryTask = client.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
                 self.retryTask = nil
-                self.respondLocally(prepared, error: .init(.blockedByProxy, .client, .tarpit))
+                self.respondByRule(prepared, error: .init(.blockedByProxy, .client, .tarpit))
             }
         case .authenticate(let realm):
-            respondLocally(LocalResponseRenderer.authenticate(realm: realm, errorPages: errorPages),
+            respondByRule(LocalResponseRenderer.authenticate(realm: realm, errorPages: errorPages),
                            error: .init(.localResponse, .client, .request))
         }
     }
@@ -86,6 +94,9 @@ extension HTTPTransaction {
             case .proceed, .allow:
                 continue
             case .respond(let local, let deny):
+                // HAProxy drops the server's response before building the reply, so the
+                // reply's log-format strings no longer see it (`%[status]` is empty).
+                response = nil
                 let prepared = LocalResponseRenderer.render(local, errorPages: pages, subject: self)
                 replaceResponse(with: prepared, error: .init(deny ? .blockedByProxy : .localResponse, .server,
                                                              .responseHeaders))
@@ -284,6 +295,8 @@ enum LocalResponseRenderer {
 
     static func redirect(code: Int, location: String, setCookie: String?) -> PreparedResponse {
         var head = "HTTP/1.1 \(code) \(ErrorPages.reasonPhrase(code))\r\ncontent-length: 0\r\nlocation: \(location)\r\n"
+        // HAProxy marks the temporary redirects as not cacheable.
+        if code == 302 || code == 303 || code == 307 { head += "cache-control: no-cache\r\n" }
         if let setCookie { head += "set-cookie: \(setCookie)\r\n" }
         head += "\r\n"
         return PreparedResponse(status: code, bytes: ByteBuffer(string: head))

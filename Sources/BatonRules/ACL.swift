@@ -154,6 +154,7 @@ public enum ACLParser {
                             + "of this type ('\(name)').")
         }
         var patterns = PatternSet(method: chosen, ignoreCase: ignoreCase)
+        patterns.matchesMethods = method == nil && implied == nil && expression.outputType == .method
         if chosen != .found && chosen != .bool {
             var pendingOperator: String?
             for value in rest {
@@ -169,11 +170,15 @@ public enum ACLParser {
                 guard let contents = environment.readFile(file) else {
                     throw RuleError("failed to open pattern file <\(file)>.")
                 }
+                // HAProxy's `pat_ref_read_from_file`: a line starting with '#' is a comment;
+                // leading spaces and tabs are dropped, the pattern ends at CR or LF (trailing
+                // spaces are part of it); empty lines are ignored.
                 for line in contents.split(separator: UInt8(ascii: "\n")) {
+                    if line.first == UInt8(ascii: "#") { continue }
                     var pattern = line[...]
-                    while let last = pattern.last, last == 0x0d || ASCIIText.isSpace(last) { pattern = pattern.dropLast() }
                     while let first = pattern.first, ASCIIText.isSpace(first) { pattern = pattern.dropFirst() }
-                    if pattern.isEmpty || pattern.first == UInt8(ascii: "#") { continue }
+                    if let cr = pattern.firstIndex(of: 0x0d) { pattern = pattern[..<cr] }
+                    if pattern.isEmpty { continue }
                     try patterns.add(String(decoding: pattern, as: UTF8.self))
                 }
             }

@@ -65,12 +65,13 @@ public enum Converter: Sendable, Hashable {
             case .ip: return IPAddress(found).map(SampleValue.ip)
             default: return .string(found)
             }
-        case .base64: return .string(Base64.encode(input.bytes))
+        case .base64: return .string(Base64.encode(input.binaryBytes))
         case .base64Decode: return Base64.decode(input.bytes).map(SampleValue.binary)
-        case .hex: return .string(Hex.upper(input.bytes))
+        case .hex: return .string(Hex.upper(input.binaryBytes))
         case .bytes(let offset, let length):
-            let bytes = input.bytes
-            guard offset < bytes.count else { return nil }
+            // `sample_conv_bytes`: an offset at or past the end gives an empty sample.
+            let bytes = input.binaryBytes
+            guard offset < bytes.count else { return .binary([]) }
             let end = length.map { min(bytes.count, offset + $0) } ?? bytes.count
             return .binary(Array(bytes[offset..<end]))
         case .length: return .int(Int64(input.bytes.count))
@@ -87,7 +88,8 @@ public enum Converter: Sendable, Hashable {
             return .int(value == .min ? .max : -value)
         case .ipmask(let v4, let v6):
             guard let address = input.ipValue else { return nil }
-            if let mapped = address.mappedIPv4, address.isIPv4 {
+            // An IPv4-mapped IPv6 address is masked as IPv4 (`c_ipv62ip`).
+            if let mapped = address.mappedIPv4 {
                 let mask: UInt32 = v4 == 0 ? 0 : UInt32.max << UInt32(32 - v4)
                 return .ip(IPAddress(ipv4: mapped & mask))
             }
@@ -99,7 +101,7 @@ public enum Converter: Sendable, Hashable {
         case .castInteger: return input.intValue.map(SampleValue.int)
         case .castAddress: return input.ipValue.map(SampleValue.ip)
         case .hash(let function, let avalanche):
-            var value = Hashing.hash(function, input.bytes)
+            var value = Hashing.hash(function, input.binaryBytes)
             if avalanche { value = Hashing.fullAvalanche(value) }
             return .int(Int64(value))
         }
@@ -108,7 +110,7 @@ public enum Converter: Sendable, Hashable {
 
 enum Arithmetic {
     /// HAProxy's saturating arithmetic (`sample_conv_arith_*`); dividing by zero gives the
-    /// largest value of the dividend's sign, modulo zero gives zero.
+    /// largest integer whatever the dividend's sign, modulo zero gives zero.
     static func apply(_ op: Converter.ArithmeticOperator, _ a: Int64, _ b: Int64) -> Int64 {
         switch op {
         case .add:
@@ -121,7 +123,7 @@ enum Arithmetic {
             let (product, overflow) = a.multipliedReportingOverflow(by: b)
             return overflow ? ((a < 0) != (b < 0) ? .min : .max) : product
         case .div:
-            if b == 0 { return a < 0 ? .min : .max }
+            if b == 0 { return .max }
             if a == .min && b == -1 { return .max }
             return a / b
         case .mod:
@@ -135,35 +137,109 @@ enum Arithmetic {
     }
 }
 
+/// `field` and `word`, as HAProxy's `sample_conv_field` and `sample_conv_word` cut them: the
+/// original span from the first chosen piece to the last (delimiters in between kept), a
+/// negative index counting from the end, a count of 0 meaning "to the end".
 enum Fields {
     static func extract(_ bytes: [UInt8], index: Int, delimiters: [UInt8], count: Int, mergeRuns: Bool) -> [UInt8]? {
-        var pieces: [ArraySlice<UInt8>] = []
-        var start = 0
-        for (position, byte) in bytes.enumerated() where delimiters.contains(byte) {
-            pieces.append(bytes[start..<position])
-            start = position + 1
-        }
-        pieces.append(bytes[start..<bytes.count])
-        if mergeRuns { pieces.removeAll { $0.isEmpty } }
-        guard index != 0, !pieces.isEmpty else { return nil }
-        let first = index > 0 ? index - 1 : pieces.count + index
-        guard first >= 0, first < pieces.count else { return index > 0 && !mergeRuns ? [] : nil }
-        var chosen: ArraySlice<ArraySlice<UInt8>>
-        if count == 0 {
-            chosen = index > 0 ? pieces[first...] : pieces[...first]
-        } else if index > 0 {
-            chosen = pieces[first..<min(pieces.count, first + count)]
+        guard index != 0 else { return nil }
+        return mergeRuns ? word(bytes, index, delimiters, count) : field(bytes, index, delimiters, count)
+    }
+
+    private static func field(_ bytes: [UInt8], _ target: Int, _ delimiters: [UInt8], _ initialCount: Int) -> [UInt8]? {
+        var count = initialCount
+        var field: Int
+        var start: Int, end: Int
+        if target < 0 {
+            field = -1
+            start = bytes.count
+            end = bytes.count
+            while start > 0 {
+                if delimiters.contains(bytes[start - 1]) {
+                    if field == target {
+                        if count == 1 { return Array(bytes[start..<end]) }
+                        if count > 1 { count -= 1 }
+                    } else {
+                        end = start - 1
+                        field -= 1
+                    }
+                }
+                start -= 1
+            }
         } else {
-            chosen = pieces[max(0, first - count + 1)...first]
+            field = 1
+            start = 0
+            end = 0
+            while end < bytes.count {
+                if delimiters.contains(bytes[end]) {
+                    if field == target {
+                        if count == 1 { return Array(bytes[start..<end]) }
+                        if count > 1 { count -= 1 }
+                    } else {
+                        start = end + 1
+                        field += 1
+                    }
+                }
+                end += 1
+            }
         }
-        // Joined with the first delimiter, as HAProxy copies the original span.
-        var out: [UInt8] = []
-        let joiner = delimiters.first ?? UInt8(ascii: " ")
-        for (i, piece) in chosen.enumerated() {
-            if i > 0 { out.append(joiner) }
-            out.append(contentsOf: piece)
+        guard field == target else { return nil }
+        return Array(bytes[start..<end])
+    }
+
+    private static func word(_ bytes: [UInt8], _ target: Int, _ delimiters: [UInt8], _ initialCount: Int) -> [UInt8]? {
+        var count = initialCount
+        var word = 0
+        var inWord = false
+        var start: Int, end: Int
+        if target < 0 {
+            start = bytes.count
+            end = bytes.count
+            while start > 0 {
+                let isSeparator = delimiters.contains(bytes[start - 1])
+                if !inWord {
+                    if !isSeparator {
+                        if word != target {
+                            word -= 1
+                            end = start
+                        }
+                        inWord = true
+                    }
+                } else if isSeparator {
+                    if word == target {
+                        if count == 1 { return Array(bytes[start..<end]) }
+                        if count > 1 { count -= 1 }
+                    }
+                    inWord = false
+                }
+                start -= 1
+            }
+        } else {
+            start = 0
+            end = 0
+            while end < bytes.count {
+                let isSeparator = delimiters.contains(bytes[end])
+                if !inWord {
+                    if !isSeparator {
+                        if word != target {
+                            word += 1
+                            start = end
+                        }
+                        inWord = true
+                    }
+                } else if isSeparator {
+                    if word == target {
+                        if count == 1 { return Array(bytes[start..<end]) }
+                        if count > 1 { count -= 1 }
+                    }
+                    inWord = false
+                }
+                end += 1
+            }
         }
-        return out
+        // A word that does not exist gives an empty sample (a field that does not exist, none).
+        guard word == target else { return [] }
+        return Array(bytes[start..<end])
     }
 }
 
@@ -239,46 +315,83 @@ enum Base64 {
     }
 }
 
+/// The `json` converter (`sample_conv_json`): JSON string escapes; in `ascii` mode every byte
+/// is a character, in the `utf8` modes the input is decoded and an invalid sequence fails the
+/// conversion (`utf8`, `utf8p`) or is skipped (`utf8s`, `utf8ps`); the `p` modes let
+/// overlong encodings through. Characters outside printable ASCII become `\uXXXX`.
 enum JSONEscape {
     static func escape(_ bytes: [UInt8], mode: Converter.JSONInput) -> String? {
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
         var i = 0
         while i < bytes.count {
-            let c = bytes[i]
-            if c >= 0x80 && mode != .ascii {
-                // A UTF-8 sequence: copied when valid; otherwise failed, skipped or replaced.
-                let length = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0
-                if length > 0, i + length <= bytes.count,
-                   let text = String(validating: bytes[i..<i + length], as: UTF8.self) {
-                    out += text
-                    i += length
+            var c: UInt32
+            if mode == .ascii {
+                c = UInt32(bytes[i])
+                i += 1
+            } else {
+                let (scalar, length, problem) = UTF8Decoding.next(bytes, i)
+                i += length
+                c = scalar
+                switch problem {
+                case .none: break
+                case .overlong:
+                    if mode == .utf8 { return nil }
+                    if mode == .utf8s { continue }
+                case .invalidRange, .badSequence:
+                    if mode == .utf8 || mode == .utf8p { return nil }
                     continue
                 }
-                switch mode {
-                case .utf8, .utf8p: return nil
-                case .utf8s, .utf8ps:
-                    i += 1
+                if c > 0xffff {
+                    if mode == .utf8 || mode == .utf8p { return nil }
                     continue
-                case .ascii: break
                 }
             }
             switch c {
-            case UInt8(ascii: "\""): out += "\\\""
-            case UInt8(ascii: "\\"): out += "\\\\"
-            case UInt8(ascii: "/"): out += "\\/"
-            case 0x08: out += "\\b"
-            case 0x0c: out += "\\f"
-            case 0x0d: out += "\\r"
-            case 0x0a: out += "\\n"
-            case 0x09: out += "\\t"
-            case 0x20...0x7e: out.unicodeScalars.append(Unicode.Scalar(c))
+            case 0x22: out += [0x5c, 0x22]
+            case 0x5c: out += [0x5c, 0x5c]
+            case 0x2f: out += [0x5c, 0x2f]
+            case 0x08: out += [0x5c, UInt8(ascii: "b")]
+            case 0x0c: out += [0x5c, UInt8(ascii: "f")]
+            case 0x0d: out += [0x5c, UInt8(ascii: "r")]
+            case 0x0a: out += [0x5c, UInt8(ascii: "n")]
+            case 0x09: out += [0x5c, UInt8(ascii: "t")]
+            case 0x20...0x7e: out.append(UInt8(c))
             default:
-                let hex = String(c, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                let hex = Array(String(c, radix: 16).utf8)
+                out += [0x5c, UInt8(ascii: "u")] + [UInt8](repeating: 0x30, count: max(0, 4 - hex.count)) + hex
             }
-            i += 1
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// HAProxy's `utf8_next`: one code point and what was wrong with its encoding.
+enum UTF8Decoding {
+    enum Problem { case none, overlong, invalidRange, badSequence }
+
+    static func next(_ bytes: [UInt8], _ start: Int) -> (UInt32, Int, Problem) {
+        let first = bytes[start]
+        let length: Int, initial: UInt32, minimum: UInt32
+        switch first {
+        case 0x00...0x7f: return (UInt32(first), 1, .none)
+        case 0xc0...0xdf: (length, initial, minimum) = (2, UInt32(first & 0x1f), 0x80)
+        case 0xe0...0xef: (length, initial, minimum) = (3, UInt32(first & 0x0f), 0x800)
+        case 0xf0...0xf7: (length, initial, minimum) = (4, UInt32(first & 0x07), 0x10000)
+        default: return (UInt32(first), 1, .badSequence)
+        }
+        var code = initial
+        var used = 1
+        while used < length {
+            guard start + used < bytes.count, bytes[start + used] & 0xc0 == 0x80 else {
+                return (code, used, .badSequence)
+            }
+            code = code << 6 | UInt32(bytes[start + used] & 0x3f)
+            used += 1
+        }
+        if code < minimum { return (code, used, .overlong) }
+        if code > 0x10ffff || (0xd800...0xdfff).contains(code) { return (code, used, .invalidRange) }
+        return (code, used, .none)
     }
 }
 
@@ -353,6 +466,7 @@ enum Hashing {
         a = (a &+ 0xd3a2_646c) ^ (a << 9)
         a = (a &+ 0xfd70_46c5) &+ (a << 3)
         a = (a ^ 0xb55a_4f09) ^ (a >> 16)
-        return a
+        // Then spread over the 32-bit space by a large prime close to 3/4 of it.
+        return a &* 3_221_225_473
     }
 }

@@ -4,7 +4,9 @@ enum ConverterTable {
 
     private static func noArguments(_ name: String, _ converter: Converter) -> Builder {
         { args, _ in
-            if !args.isEmpty { throw RuleError("converter '\(name)' : end of arguments expected at position 1") }
+            if !args.isEmpty && args != [""] {
+                throw RuleError("converter '\(name)' : end of arguments expected at position 1")
+            }
             return converter
         }
     }
@@ -62,12 +64,20 @@ enum ConverterTable {
             guard let contents = environment.readFile(args[0]) else {
                 throw RuleError("invalid arg 1 in converter '\(name)' : failed to load map file '\(args[0])'.")
             }
+            let file: MapFile
             do {
-                let file = try MapFile(path: args[0], contents: contents, match: match)
-                return .map(file, match: match, output: output, fallback: args.count > 1 ? args[1] : nil)
+                file = try MapFile(path: args[0], contents: contents, match: match)
             } catch {
                 throw RuleError("invalid arg 1 in converter '\(name)' : failed to load map file '\(args[0])' : \(error).")
             }
+            // As in HAProxy, every value of an `_int` or `_ip` map must be one.
+            for (line, entry) in zip(file.lines, file.entries) {
+                let valid = output == .int ? Int64(entry.value) != nil : output == .ip ? IPAddress(entry.value) != nil : true
+                if !valid {
+                    throw RuleError("invalid args in converter '\(name)' : unable to parse '\(entry.value)' at line \(line) of file '\(args[0])'.")
+                }
+            }
+            return .map(file, match: match, output: output, fallback: args.count > 1 ? args[1] : nil)
         }
     }
 

@@ -51,7 +51,7 @@ enum FetchTable {
 
     private static func urlParameter(cast: Converter?) -> Definition {
         Definition(minArguments: 0, maxArguments: 2) { args in
-            var delimiter = UInt8(ascii: "&")
+            var delimiter = UInt8(ascii: "?")
             if args.count > 1 {
                 guard let first = args[1].utf8.first, args[1].utf8.count == 1 else {
                     throw RuleError("invalid arg 2 in fetch method 'url_param' : expects a single delimiter character")
@@ -132,10 +132,13 @@ enum FetchTable {
             return (.constant(.int(value)), [])
         }
         table["bool"] = Definition(minArguments: 1, maxArguments: 1) { args in
-            guard let value = Int64(args[0]) else {
-                throw RuleError("invalid arg 1 in fetch method 'bool' : expects an integer ('\(args[0])').")
+            // HAProxy's `smp_check_const_bool`: true/1 or false/0, case-insensitive.
+            switch ASCIIText.lowercased(args[0]) {
+            case "true", "1": return (.constant(.bool(true)), [])
+            case "false", "0": return (.constant(.bool(false)), [])
+            default:
+                throw RuleError("invalid args in fetch method 'bool' : Expects 'true', 'false', '0' or '1'.")
             }
-            return (.constant(.bool(value != 0)), [])
         }
         table["date"] = Definition(minArguments: 0, maxArguments: 2) { args in
             var offset: Int64 = 0

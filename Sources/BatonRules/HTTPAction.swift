@@ -52,31 +52,53 @@ public struct Redirect: Sendable, Hashable {
     public var setCookie: String?
     public var clearCookie: String?
 
-    /// The Location value for this request.
+    /// Whether `ignore-empty` was given: a `location` that evaluates to nothing skips the rule.
+    public var ignoreEmpty: Bool = false
+
+    /// The Set-Cookie value: `set-cookie NAME=VALUE` or `clear-cookie NAME=`, as HAProxy
+    /// completes them.
+    public var cookieHeader: String? {
+        if let setCookie { return setCookie + "; path=/;" }
+        if let clearCookie { return clearCookie + "; path=/; Max-Age=0;" }
+        return nil
+    }
+
+    /// The Location value for this request (HAProxy's `http_apply_redirect_rule`); nil when
+    /// the rule does not apply (`ignore-empty`).
     public func location(_ subject: any RuleSubject) -> String? {
         let target = self.target.evaluate(subject)
-        let uri = subject.requestTarget
-        var path = URLParts.path(of: uri).map(String.init) ?? uri
-        let query = URLParts.query(of: uri).map { "?" + $0 } ?? ""
+        // The path as `http_parse_path` finds it: from the first `/` after the authority, query
+        // included; "/" when there is none (`*`, authority-form).
+        func pathAndQuery() -> String {
+            let uri = subject.requestTarget
+            var path: String
+            if uri.first == "/" {
+                path = uri
+            } else if let schemeEnd = URLParts.schemeEnd(uri[...]) {
+                let rest = uri[schemeEnd...]
+                path = rest.firstIndex(of: "/").map { String(rest[$0...]) } ?? "/"
+            } else {
+                path = "/"
+            }
+            if dropQuery, let question = path.firstIndex(of: "?") { path = String(path[..<question]) }
+            return path
+        }
+        var location: String
         switch kind {
         case .location:
+            if target.isEmpty && ignoreEmpty { return nil }
             return target
         case .prefix:
-            if appendSlash && !path.hasSuffix("/") { path += "/" }
-            // A prefix of "/" alone keeps the original path as it is.
-            let base = target == "/" ? "" : target
-            return base + path + (dropQuery ? "" : query)
+            // A prefix of "/" alone adds nothing, so that a rule can redirect to the same path.
+            location = (target == "/" ? "" : target) + pathAndQuery()
         case .scheme:
-            guard let host = HeaderFetch.first(subject, .request, name: "host") else { return nil }
-            var authority = host
-            // The default port of the old scheme is dropped, as HAProxy does.
-            if let colon = host.lastIndex(of: ":"), !host.hasSuffix("]") {
-                let port = host[host.index(after: colon)...]
-                if port == "80" || port == "443" { authority = String(host[..<colon]) }
-            }
-            if appendSlash && !path.hasSuffix("/") { path += "/" }
-            return target + "://" + authority + path + (dropQuery ? "" : query)
+            // The Host field as received (port included), empty when there is none.
+            let host = HeaderFetch.first(subject, .request, name: "host") ?? ""
+            location = target + "://" + host + pathAndQuery()
         }
+        // `append-slash` adds a slash at the end of the whole location when it has none.
+        if appendSlash, let last = location.last, last != "/" { location += "/" }
+        return location
     }
 }
 
@@ -199,8 +221,11 @@ enum HTTPActionRunner {
             let value = format.evaluate(subject)
             removeFields(named: name, on: side, subject)
             subject.appendField(side, name: name, value: value)
+            updateAuthority(ifHost: name, to: value, on: side, subject)
         case .addHeader(let name, let format):
-            subject.appendField(side, name: name, value: format.evaluate(subject))
+            let value = format.evaluate(subject)
+            subject.appendField(side, name: name, value: value)
+            updateAuthority(ifHost: name, to: value, on: side, subject)
         case .deleteHeader(let name, let method, let regex):
             var index = 0
             while index < subject.fieldCount(side) {
@@ -220,18 +245,29 @@ enum HTTPActionRunner {
                 let value = subject.fieldValue(side, at: index)
                 if let replaced = regex.expandingMatch(of: value, template: template) {
                     subject.setFieldValue(side, at: index, to: replaced)
+                    updateAuthority(ifHost: name, to: replaced, on: side, subject)
                 }
             }
         case .replaceValue(let name, let regex, let replacement):
             let template = replacement.evaluate(subject)
             for index in 0..<subject.fieldCount(side)
             where ASCIIText.equalsIgnoringCase(subject.fieldName(side, at: index), name) {
+                // Each comma-separated value is replaced in place (`http_replace_header_value`):
+                // a replaced value loses the spaces around it, the others keep theirs.
                 let value = subject.fieldValue(side, at: index)
-                let elements = value.split(separator: ",", omittingEmptySubsequences: false).map { element -> String in
-                    let trimmed = String(ASCIIText.trimmed(element))
-                    return regex.expandingMatch(of: trimmed, template: template) ?? trimmed
+                var rebuilt = ""
+                for (position, element) in value.split(separator: ",", omittingEmptySubsequences: false).enumerated() {
+                    if position > 0 { rebuilt += "," }
+                    if let replaced = regex.expandingMatch(of: String(ASCIIText.trimmed(element)), template: template) {
+                        rebuilt += replaced
+                    } else {
+                        rebuilt += element
+                    }
                 }
-                subject.setFieldValue(side, at: index, to: elements.joined(separator: ", "))
+                if rebuilt != value {
+                    subject.setFieldValue(side, at: index, to: rebuilt)
+                    updateAuthority(ifHost: name, to: rebuilt, on: side, subject)
+                }
             }
         case .setPath(let format):
             subject.requestTarget = URLParts.replacingPath(of: subject.requestTarget, with: format.evaluate(subject))
@@ -275,7 +311,7 @@ enum HTTPActionRunner {
             name.write(nil, subject)
         case .redirect(let redirect):
             guard let location = redirect.location(subject) else { return nil }
-            return .redirect(code: redirect.code, location: location, setCookie: redirect.setCookie)
+            return .redirect(code: redirect.code, location: location, setCookie: redirect.cookieHeader)
         case .deny(let response):
             return .respond(response, deny: true)
         case .returnResponse(let response):
@@ -298,6 +334,17 @@ enum HTTPActionRunner {
             break
         }
         return nil
+    }
+
+    /// HAProxy keeps an absolute-form target's authority in step with Host: a rule that sets
+    /// the request's Host rewrites the authority too (`http_update_authority`).
+    static func updateAuthority(ifHost name: String, to host: String, on side: MessageSide, _ subject: any RuleSubject) {
+        guard side == .request, ASCIIText.equalsIgnoringCase(name, "host") else { return }
+        let target = subject.requestTarget
+        guard target.first != "/", let authorityStart = URLParts.schemeEnd(target[...]) else { return }
+        let rest = target[authorityStart...]
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        subject.requestTarget = String(target[..<authorityStart]) + host + String(target[authorityEnd...])
     }
 
     static func removeFields(named name: String, on side: MessageSide, _ subject: any RuleSubject) {

@@ -50,7 +50,7 @@ public enum HTTPRuleParser {
         let ruleName = "\(direction.rawValue) \(name)"
         var arguments = Array(words.dropFirst())
         var condition: Condition?
-        if let split = arguments.firstIndex(where: { $0 == "if" || $0 == "unless" }) {
+        if let split = conditionStart(action: name, arguments) {
             do {
                 var warnings: [String] = []
                 condition = try ACLParser.parseCondition(unless: arguments[split] == "unless", arguments[(split + 1)...],
@@ -77,6 +77,33 @@ public enum HTTPRuleParser {
         } catch {
             throw Failure.action(name: ruleName, message: "\(error)")
         }
+    }
+
+    /// Where the condition starts: the first `if`/`unless` after the words the action itself
+    /// consumes, as HAProxy's action parsers read their arguments before the condition (so
+    /// `add-header X-Mode unless unless acl` adds "unless").
+    static func conditionStart(action: String, _ arguments: [String]) -> Int? {
+        var index = 0
+        switch action {
+        case "set-header", "add-header", "replace-path", "replace-pathq", "replace-uri": index = 2
+        case "replace-header", "replace-value", "capture": index = 3
+        case "del-header", "set-path", "set-pathq", "set-query", "set-uri", "set-method", "set-var", "set-var-fmt",
+             "set-log-level":
+            index = 1
+        case "set-status":
+            index = arguments.count > 1 && arguments[1] == "reason" ? 3 : 1
+        case "return", "deny", "tarpit", "redirect":
+            // Keyword and value pairs (`hdr` takes two values).
+            let withValue: Set<String> = ["status", "deny_status", "content-type", "string", "lf-string", "file", "lf-file",
+                                          "errorfile", "errorfiles", "location", "prefix", "scheme", "code",
+                                          "set-cookie", "clear-cookie"]
+            while index < arguments.count, arguments[index] != "if", arguments[index] != "unless" {
+                index += arguments[index] == "hdr" ? 3 : withValue.contains(arguments[index]) ? 2 : 1
+            }
+        default: break
+        }
+        guard index < arguments.count else { return nil }
+        return arguments[index...].firstIndex { $0 == "if" || $0 == "unless" }
     }
 
     /// Every action HAProxy 2.6 knows, to tell an unimplemented one from a typo.
@@ -268,7 +295,7 @@ public enum RedirectParser {
         var kind: Redirect.Kind?
         var target: LogFormat?
         var code = 302
-        var dropQuery = false, appendSlash = false
+        var dropQuery = false, appendSlash = false, ignoreEmpty = false
         var setCookie: String?, clearCookie: String?
         var index = arguments.startIndex
         func value(after word: String) throws -> String {
@@ -297,9 +324,10 @@ public enum RedirectParser {
                 code = number
             case "drop-query": dropQuery = true
             case "append-slash": appendSlash = true
-            case "set-cookie": setCookie = try value(after: word)
-            case "clear-cookie": clearCookie = try value(after: word)
-            case "ignore-empty": break
+            // The last cookie option wins, as in HAProxy.
+            case "set-cookie": setCookie = try value(after: word); clearCookie = nil
+            case "clear-cookie": clearCookie = try value(after: word); setCookie = nil
+            case "ignore-empty": ignoreEmpty = true
             default:
                 throw RuleError("expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', "
                                 + "'drop-query', 'ignore-empty' or 'append-slash' (was '\(word)').")
@@ -309,8 +337,10 @@ public enum RedirectParser {
         guard let kind, let target else {
             throw RuleError("redirect: expects either 'prefix', 'location' or 'scheme' followed by the redirection target.")
         }
-        return Redirect(kind: kind, target: target, code: code, dropQuery: dropQuery, appendSlash: appendSlash,
-                        setCookie: setCookie, clearCookie: clearCookie)
+        var redirect = Redirect(kind: kind, target: target, code: code, dropQuery: dropQuery, appendSlash: appendSlash,
+                                setCookie: setCookie, clearCookie: clearCookie)
+        redirect.ignoreEmpty = ignoreEmpty
+        return redirect
     }
 }
 

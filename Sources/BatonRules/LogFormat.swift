@@ -70,17 +70,34 @@ public struct LogFormat: Sendable, Hashable, CustomStringConvertible {
         case alias(LogAlias, Options)
     }
 
-    public var nodes: [Node]
+    public let nodes: [Node]
     /// The text as written.
-    public var text: String
+    public let text: String
 
     public var description: String { text }
 
     /// Text without any `%` item: evaluated once.
-    public var constantText: String? {
-        if nodes.isEmpty { return "" }
-        guard nodes.count == 1, case .literal(let text) = nodes[0] else { return nil }
-        return text
+    /// The value when the string has no `%` item, worked out once when it is parsed.
+    public let constantText: String?
+
+    public init(nodes: [Node], text: String) {
+        self.nodes = nodes
+        self.text = text
+        var constant: String? = ""
+        var lastWasSeparator = true
+        for node in nodes {
+            switch node {
+            case .literal(let literal):
+                constant? += literal
+                lastWasSeparator = false
+            case .separator:
+                if !lastWasSeparator { constant? += " " }
+                lastWasSeparator = true
+            case .sample, .alias:
+                constant = nil
+            }
+        }
+        self.constantText = constant
     }
 
     public var usesResponse: Bool {
@@ -90,8 +107,10 @@ public struct LogFormat: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The string with every item evaluated; a sample or alias with no value prints `-`, as
-    /// HAProxy does.
+    /// The string with every item evaluated, as HAProxy builds the log-format strings of HTTP
+    /// rules (`LOG_OPT_HTTP`): a sample with no value, or an empty one, prints nothing (`+Q` and
+    /// `+X` do not apply to samples there), and the control characters of a sample's value
+    /// are %-encoded so that they cannot break the message; an alias with no value prints `-`.
     public func evaluate(_ subject: any RuleSubject) -> String {
         if let constantText { return constantText }
         var out = ""
@@ -105,8 +124,8 @@ public struct LogFormat: Sendable, Hashable, CustomStringConvertible {
                 lastWasSeparator = true
                 continue
             case .sample(let expression, let options):
-                let value = expression.evaluate(subject)
-                Self.append(value.map { options.hex ? Self.hexText($0) : $0.stringValue }, options, to: &out)
+                guard let value = expression.evaluate(subject) else { continue }
+                Self.appendEncoded(value.stringValue, escape: options.escape, to: &out)
             case .alias(let alias, let options):
                 var value = subject.logAlias(alias)
                 if options.hex, let text = value { value = alias.hexText(text) ?? text }
@@ -117,9 +136,28 @@ public struct LogFormat: Sendable, Hashable, CustomStringConvertible {
         return out
     }
 
-    private static func hexText(_ value: SampleValue) -> String {
-        if case .int(let number) = value { return String(UInt64(bitPattern: number), radix: 16, uppercase: true) }
-        return Hex.upper(value.bytes)
+    /// HAProxy's `lf_encode_chunk` with `http_encode_map`: bytes 0x00-0x08, 0x0A-0x1F and 0x7F
+    /// become `%XX`; with `+E`, `"`, `\` and `]` are preceded by a backslash.
+    static func appendEncoded(_ value: String, escape: Bool, to out: inout String) {
+        let needsWork = value.utf8.contains { c in
+            c < 0x20 && c != 0x09 || c == 0x7f || (escape && (c == 0x22 || c == 0x5c || c == 0x5d))
+        }
+        guard needsWork else {
+            out += value
+            return
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(value.utf8.count + 8)
+        for c in value.utf8 {
+            if c < 0x20 && c != 0x09 || c == 0x7f {
+                bytes += [UInt8(ascii: "%"), Hex.digits[Int(c >> 4)], Hex.digits[Int(c & 0xf)]]
+            } else if escape && (c == 0x22 || c == 0x5c || c == 0x5d) {
+                bytes += [0x5c, c]
+            } else {
+                bytes.append(c)
+            }
+        }
+        out += String(decoding: bytes, as: UTF8.self)
     }
 
     static func append(_ value: String?, _ options: Options, to out: inout String) {
@@ -168,7 +206,8 @@ public struct LogFormat: Sendable, Hashable, CustomStringConvertible {
                 continue
             }
             var options = defaults
-            if bytes[i] == UInt8(ascii: "{") {
+            let hasFlags = bytes[i] == UInt8(ascii: "{")
+            if hasFlags {
                 guard let close = bytes[i...].firstIndex(of: UInt8(ascii: "}")) else {
                     throw RuleError("missing '}' after '%{' in log-format string")
                 }
@@ -204,12 +243,22 @@ public struct LogFormat: Sendable, Hashable, CustomStringConvertible {
                 continue
             }
             let start = i
+            // HAProxy refuses a '%' followed by a digit, a space or a tab.
+            if (bytes[i] >= 0x30 && bytes[i] <= 0x39) || bytes[i] == 0x20 || bytes[i] == 0x09 {
+                throw RuleError("unexpected character '\(Character(Unicode.Scalar(bytes[i])))' after '%'. "
+                                + "If you wanted to emit the '%' character verbatim, you need to use '%%'.")
+            }
             while i < bytes.count, isAliasCharacter(bytes[i]) { i += 1 }
             let name = String(decoding: bytes[start..<i], as: UTF8.self)
             guard let alias = LogAlias(rawValue: name) else {
                 if name.isEmpty {
-                    throw RuleError("unexpected character '\(Character(Unicode.Scalar(bytes[start])))' after '%'. "
-                                    + "If you wanted to emit the '%' character verbatim, you need to use '%%'.")
+                    let c = bytes[start]
+                    if hasFlags || (c >= 0x30 && c <= 0x39) || c == 0x20 || c == 0x09 {
+                        throw RuleError("unexpected character '\(Character(Unicode.Scalar(c)))' after '%'. "
+                                        + "If you wanted to emit the '%' character verbatim, you need to use '%%'.")
+                    }
+                    // HAProxy drops a '%' followed by any other character and keeps that character.
+                    continue
                 }
                 throw RuleError("no such format variable '\(name)'. If you wanted to emit the '%' character "
                                 + "verbatim, you need to use '%%'.")
@@ -227,16 +276,15 @@ public struct LogFormat: Sendable, Hashable, CustomStringConvertible {
 
     private static func applyFlags(_ text: String, to options: inout Options) throws {
         for flag in text.split(separator: ",") {
-            guard let sign = flag.first, sign == "+" || sign == "-" else {
-                throw RuleError("unexpected flag '\(flag)' in log-format string")
-            }
+            // As in HAProxy's `parse_logformat_var_args`, a flag without a sign or an unknown
+            // one is ignored.
+            guard let sign = flag.first, sign == "+" || sign == "-" else { continue }
             let on = sign == "+"
             switch flag.dropFirst() {
             case "Q": options.quote = on
             case "X": options.hex = on
             case "E": options.escape = on
-            case "M", "bin", "json", "cbor": break
-            default: throw RuleError("unknown flag '\(flag.dropFirst())' in log-format string")
+            default: break
             }
         }
     }

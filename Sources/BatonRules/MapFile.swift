@@ -10,6 +10,8 @@ public final class MapFile: Sendable, Hashable {
     /// Entries in file order: HAProxy returns the first matching line (except `map_ip`, which
     /// takes the longest prefix).
     let entries: [(key: String, value: String)]
+    /// The line of the file each entry comes from.
+    let lines: [Int]
     let exact: [String: String]
     let regexes: [(Regex, String)]
     let networks: [(IPNetworkPattern, String)]
@@ -22,6 +24,7 @@ public final class MapFile: Sendable, Hashable {
     public init(path: String, contents: [UInt8], match: MapMatch, ignoreCase: Bool = false) throws {
         self.path = path
         var entries: [(key: String, value: String)] = []
+        var lines: [Int] = []
         var lineNumber = 0
         for rawLine in contents.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
@@ -34,6 +37,7 @@ public final class MapFile: Sendable, Hashable {
             var rest = line[keyEnd...]
             while let first = rest.first, ASCIIText.isSpace(first) { rest = rest.dropFirst() }
             entries.append((key, String(decoding: rest, as: UTF8.self)))
+            lines.append(lineNumber)
         }
         var exact: [String: String] = [:]
         var regexes: [(Regex, String)] = []
@@ -61,6 +65,7 @@ public final class MapFile: Sendable, Hashable {
         // The longest prefix wins for addresses.
         networks.sort { $0.0.prefixLength > $1.0.prefixLength }
         self.entries = entries
+        self.lines = lines
         self.exact = exact
         self.regexes = regexes
         self.networks = networks

@@ -61,6 +61,10 @@ public struct IntegerRange: Sendable, Hashable {
 public struct PatternSet: Sendable, Hashable {
     public var method: MatchMethod
     public var ignoreCase: Bool
+    /// HAProxy's `pat_match_meth`, for a `method` fetch matched without `-m`: a well-known
+    /// method pattern (GET, POST, ...) matches that method exactly, whatever `-i` says; other
+    /// patterns only match other methods.
+    var matchesMethods = false
     var strings: [String] = []
     /// Exact strings (lowercased with `-i`), for `-m str`.
     var exactStrings: Set<String> = []
@@ -98,6 +102,13 @@ public struct PatternSet: Sendable, Hashable {
             let bytes = sample.bytes
             return binaries.contains { $0 == bytes }
         case .str:
+            if matchesMethods, case .method(let name) = sample {
+                return strings.contains { pattern in
+                    if Self.wellKnownMethods.contains(pattern) { return name == pattern }
+                    if Self.wellKnownMethods.contains(name) { return false }
+                    return ignoreCase ? ASCIIText.equalsIgnoringCase(name, pattern) : name == pattern
+                }
+            }
             let text = sample.stringValue
             return exactStrings.contains(ignoreCase ? ASCIIText.lowercased(text) : text)
         case .reg:
@@ -108,6 +119,8 @@ public struct PatternSet: Sendable, Hashable {
             return strings.contains { method.matchesString(text, pattern: $0, ignoreCase: ignoreCase) }
         }
     }
+
+    static let wellKnownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "CONNECT", "TRACE"]
 
     /// Adds one pattern as written; throws HAProxy's message when it is not valid for the method.
     mutating func add(_ text: String, operator op: String? = nil) throws {

@@ -77,11 +77,13 @@ public enum SampleExpressionParser {
     static func parse(_ bytes: [UInt8], _ position: inout Int, environment: Environment,
                       stopAt: UInt8?) throws -> SampleExpression {
         let start = position
-        let (fetchName, fetchArguments) = try readCall(bytes, &position, stopAt: stopAt, kind: "fetch method")
+        var (fetchName, fetchArguments) = try readCall(bytes, &position, stopAt: stopAt, kind: "fetch method")
         guard let definition = FetchTable.definitions[fetchName] else {
             let hint = Suggestions.hint(for: fetchName, among: FetchTable.definitions.keys)
             throw RuleError("unknown fetch method '\(fetchName)'\(hint)")
         }
+        // `src()`: the empty argument of `()` is no argument for a fetch that takes none.
+        if fetchArguments == [""] && definition.maxArguments == 0 { fetchArguments = [] }
         try FetchTable.checkCount(fetchArguments, definition, name: fetchName)
         var (fetch, implicit) = try definition.build(fetchArguments)
         if case .stickCounter(let source, let counter, nil) = fetch {
@@ -116,39 +118,44 @@ public enum SampleExpressionParser {
         position += 1
         var arguments: [String] = []
         var current: [UInt8] = []
+        let doubleQuote = UInt8(ascii: "\""), singleQuote = UInt8(ascii: "'"), backslash = UInt8(ascii: "\\")
         var quote: UInt8?
-        var sawAny = false
+        // HAProxy's `make_arg_list`: quotes group, outside single quotes `\\`, `\ `, `\"` and `\'`
+        // stand for the character and `\r`, `\n`, `\t` for CR, LF, TAB; any other backslash is
+        // kept (so that `regsub(...,\1)` keeps its back-reference).
         while true {
             guard position < bytes.count else {
                 throw RuleError("missing closing ')' after arguments to \(kind) '\(name)'")
             }
             let c = bytes[position]
             position += 1
-            if let open = quote {
-                if c == open { quote = nil } else if c == UInt8(ascii: "\\"), position < bytes.count {
+            if (c == doubleQuote && quote != singleQuote) || (c == singleQuote && quote != doubleQuote) {
+                quote = quote == nil ? c : nil
+                continue
+            }
+            if c == backslash, quote != singleQuote, position < bytes.count {
+                switch bytes[position] {
+                case backslash, UInt8(ascii: " "), doubleQuote, singleQuote:
                     current.append(bytes[position])
                     position += 1
-                } else {
-                    current.append(c)
+                case UInt8(ascii: "r"): current.append(0x0d); position += 1
+                case UInt8(ascii: "n"): current.append(0x0a); position += 1
+                case UInt8(ascii: "t"): current.append(0x09); position += 1
+                default: current.append(c)
                 }
                 continue
             }
-            switch c {
-            case UInt8(ascii: "\\") where position < bytes.count:
-                current.append(bytes[position])
-                position += 1
-            case UInt8(ascii: "\""), UInt8(ascii: "'"):
-                quote = c
-            case UInt8(ascii: ","):
+            if quote == nil, c == UInt8(ascii: ",") {
                 arguments.append(String(decoding: current, as: UTF8.self))
                 current = []
-                sawAny = true
-            case UInt8(ascii: ")"):
-                if sawAny || !current.isEmpty { arguments.append(String(decoding: current, as: UTF8.self)) }
-                return (name, arguments)
-            default:
-                current.append(c)
+                continue
             }
+            if quote == nil, c == UInt8(ascii: ")") {
+                // As in HAProxy, `()` holds one empty argument; callers that take none accept it.
+                arguments.append(String(decoding: current, as: UTF8.self))
+                return (name, arguments)
+            }
+            current.append(c)
         }
     }
 }

@@ -98,6 +98,10 @@ public enum SampleFetch: Sendable, Hashable {
             return HeaderFetch.forEach(subject, side, name: name, full: full) { body(.string($0)) }
         case .cookie(let side, let name) where all:
             return CookieFetch.forEach(subject, side, name: name) { body(.string($0)) }
+        case .urlParameter(let name, let delimiter) where all:
+            return URLParts.forEachParameter(name, delimiter: delimiter, in: subject.requestTarget) {
+                body(.string(String($0)))
+            }
         default:
             guard let value = fetch(subject) else { return false }
             return body(value)
@@ -123,7 +127,12 @@ public enum SampleFetch: Sendable, Hashable {
             return .string(host + path)
         case .requestVersion: return .string(subject.requestVersion)
         case .urlParameter(let name, let delimiter):
-            return URLParts.parameter(name, delimiter: delimiter, in: subject.requestTarget).map { .string(String($0)) }
+            var first: Substring?
+            _ = URLParts.forEachParameter(name, delimiter: delimiter, in: subject.requestTarget) {
+                first = $0
+                return true
+            }
+            return first.map { .string(String($0)) }
         case .header(let side, let name, let occurrence, let full):
             return HeaderFetch.occurrence(subject, side, name: name, occurrence: occurrence ?? -1, full: full)
                 .map(SampleValue.string)
@@ -303,16 +312,53 @@ public enum URLParts {
         return target[target.index(after: question)...]
     }
 
-    /// The value of the first `name=` parameter of the query string.
-    static func parameter(_ name: String?, delimiter: UInt8, in target: String) -> Substring? {
-        guard let query = query(of: target) else { return nil }
-        let separator = Character(Unicode.Scalar(delimiter))
-        for pair in query.split(separator: separator, omittingEmptySubsequences: true) {
-            guard let equals = pair.firstIndex(of: "=") else { continue }
-            if let name, pair[..<equals] != name[...] { continue }
-            return pair[pair.index(after: equals)...]
+    /// Each value of the `name=` parameters (any parameter when nil), in order, until `body`
+    /// returns true: HAProxy's `smp_fetch_url_param`. The parameters start after the first
+    /// `delimiter` of the target (`?` unless given) and are separated by `&`, `;` or the
+    /// delimiter; a parameter without `=` has no value.
+    static func forEachParameter(_ name: String?, delimiter: UInt8, in target: String,
+                                 _ body: (Substring) -> Bool) -> Bool {
+        let utf8 = target.utf8
+        guard let open = utf8.firstIndex(of: delimiter) else { return false }
+        let bytes = Array(utf8)
+        let end = bytes.count
+        var pos = utf8.distance(from: utf8.startIndex, to: open) + 1
+        let nameBytes = Array((name ?? "").utf8)
+        func isDelimiter(_ c: UInt8) -> Bool { c == UInt8(ascii: "&") || c == UInt8(ascii: ";") || c == delimiter }
+        func value(from start: Int) -> Range<Int> {
+            var stop = start
+            while stop < end, !isDelimiter(bytes[stop]) { stop += 1 }
+            return start..<stop
         }
-        return nil
+        while pos < end {
+            let valueStart: Int
+            if nameBytes.isEmpty {
+                guard let equals = bytes[pos...].firstIndex(of: UInt8(ascii: "=")) else { return false }
+                valueStart = equals + 1
+            } else {
+                var found: Int?
+                while pos < end {
+                    let equals = pos + nameBytes.count
+                    if equals >= end { return false }
+                    if bytes[equals] == UInt8(ascii: "=") {
+                        if bytes[pos..<equals].elementsEqual(nameBytes) {
+                            found = equals + 1
+                            break
+                        }
+                        pos = equals + 1
+                    }
+                    while pos < end, !isDelimiter(bytes[pos]) { pos += 1 }
+                    pos += 1
+                }
+                guard let found else { return false }
+                valueStart = found
+            }
+            let range = value(from: valueStart)
+            let text = String(decoding: bytes[range], as: UTF8.self)
+            if body(text[...]) { return true }
+            pos = range.upperBound
+        }
+        return false
     }
 
     /// `path` with the query string of `target` kept.

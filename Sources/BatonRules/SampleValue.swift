@@ -15,7 +15,9 @@ public enum SampleValue: Sendable, Hashable {
         case .bool(let value): return value ? "1" : "0"
         case .int(let value): return String(value)
         case .string(let value), .method(let value): return value
-        case .binary(let bytes): return String(decoding: bytes, as: UTF8.self)
+        case .binary(let bytes):
+            // `c_bin2str`: a binary sample as text ends at its first NUL byte.
+            return String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
         case .ip(let address): return address.description
         }
     }
@@ -28,14 +30,29 @@ public enum SampleValue: Sendable, Hashable {
         }
     }
 
-    /// HAProxy's cast to a signed integer: a string gives its leading decimal number, and
-    /// fails when it does not start with one.
+    /// The bytes a binary converter (`hex`, `base64`, `bytes`, the hashes) sees: HAProxy casts an
+    /// integer or boolean to its 8 bytes in network order and an address to its 4 or 16 bytes.
+    public var binaryBytes: [UInt8] {
+        switch self {
+        case .int(let value): return (0..<8).reversed().map { UInt8(truncatingIfNeeded: UInt64(bitPattern: value) >> (8 * UInt64($0))) }
+        case .bool(let value): return [0, 0, 0, 0, 0, 0, 0, value ? 1 : 0]
+        case .ip(let address):
+            if address.isIPv4 { return (0..<4).reversed().map { UInt8(truncatingIfNeeded: address.low >> (8 * UInt64($0))) } }
+            return (0..<8).reversed().map { UInt8(truncatingIfNeeded: address.high >> (8 * UInt64($0))) }
+                + (0..<8).reversed().map { UInt8(truncatingIfNeeded: address.low >> (8 * UInt64($0))) }
+        default: return bytes
+        }
+    }
+
+    /// HAProxy's cast to a signed integer (`c_str2int`): an empty string fails; otherwise its
+    /// leading decimal number, saturated, or 0 when it does not start with one. Binary and
+    /// method samples do not cast.
     public var intValue: Int64? {
         switch self {
         case .bool(let value): return value ? 1 : 0
         case .int(let value): return value
-        case .string(let text), .method(let text): return Self.leadingInteger(text)
-        case .binary(let bytes): return Self.leadingInteger(String(decoding: bytes, as: UTF8.self))
+        case .string(let text): return text.isEmpty ? nil : Self.leadingInteger(text) ?? 0
+        case .binary, .method: return nil
         case .ip(let address): return address.isIPv4 ? Int64(address.low & 0xffff_ffff) : nil
         }
     }
@@ -56,26 +73,31 @@ public enum SampleValue: Sendable, Hashable {
         }
     }
 
+    /// HAProxy's `read_int64`: an optional sign and the decimal digits that follow, saturated
+    /// at the limits of a 64-bit integer; nil when there is no digit.
     static func leadingInteger(_ text: String) -> Int64? {
-        var value: Int64 = 0
-        var negative = false
-        var digits = 0
-        var index = text.utf8.startIndex
         let utf8 = text.utf8
+        var index = utf8.startIndex
+        var negative = false
         if index < utf8.endIndex, utf8[index] == UInt8(ascii: "-") || utf8[index] == UInt8(ascii: "+") {
             negative = utf8[index] == UInt8(ascii: "-")
             index = utf8.index(after: index)
         }
+        var magnitude: UInt64 = 0
+        var saturated = false
+        var digits = 0
         while index < utf8.endIndex, utf8[index] >= 0x30, utf8[index] <= 0x39 {
-            let (product, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = product.addingReportingOverflow(Int64(utf8[index] - 0x30))
-            if overflow1 || overflow2 { return nil }
-            value = sum
+            if !saturated {
+                let (product, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = product.addingReportingOverflow(UInt64(utf8[index] - 0x30))
+                if overflow1 || overflow2 { saturated = true; magnitude = .max } else { magnitude = sum }
+            }
             digits += 1
             index = utf8.index(after: index)
         }
         guard digits > 0 else { return nil }
-        return negative ? -value : value
+        if negative { return magnitude >= 1 << 63 ? .min : -Int64(magnitude) }
+        return magnitude > UInt64(Int64.max) ? .max : Int64(magnitude)
     }
 }
 
