@@ -257,6 +257,8 @@ def throughput(procs, args):
     clock = os.sysconf("SC_CLK_TCK")
     pids = [proc.pid for proc in procs.values()]
     for label, path, extra, frontend in SCENARIOS:
+        if args.scenarios and label not in args.scenarios:
+            continue
         results = {}
         if extra:
             print(f"  {label}: {time_wait_count()} sockets in TIME_WAIT before", file=sys.stderr)
@@ -378,6 +380,8 @@ def main():
     parser.add_argument("--settle", type=float, default=1.0,
                         help="seconds to wait before reading a proxy's RSS")
     parser.add_argument("--baton", default=f"{ROOT}/.build/release/baton")
+    parser.add_argument("--scenarios", nargs="*", default=[],
+                        help="run only these scenarios (labels as printed, e.g. '/small' '/small rules')")
     args = parser.parse_args()
     for tool in ("wrk", "nginx", "haproxy", "taskset", "ss"):
         if not shutil.which(tool):

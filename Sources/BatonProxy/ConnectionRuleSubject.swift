@@ -46,11 +46,31 @@ final class ConnectionRuleSubject: RuleSubject {
     func stickTable(named name: String) -> StickTable? { generation.stickTables[name] }
 }
 
+/// A proxy's rules, held once by reference so that running them copies nothing per request.
+final class ProxyRules: Sendable {
+    let tcpContent: [TCPRule]
+    let httpRequest: [HTTPRule]
+    let redirect: [HTTPRule]
+    let httpResponse: [HTTPRule]
+    let server: [ServerRule]
+    /// Whether any request-side rule exists (most proxies have none).
+    let hasRequestRules: Bool
+
+    init(_ proxy: Proxy) {
+        tcpContent = proxy.tcpRequestContentRules
+        httpRequest = proxy.httpRequestRules
+        redirect = proxy.redirectRules
+        httpResponse = proxy.httpResponseRules
+        server = proxy.serverRules
+        hasRequestRules = !tcpContent.isEmpty || !httpRequest.isEmpty || !redirect.isEmpty
+    }
+}
+
 extension BackendRuntime {
     /// `use-server`: the first rule whose condition holds names the server, used when it is
     /// usable (HAProxy's `process_server_rules`).
     func serverChosenByRules(for subject: any RuleSubject) -> ServerState? {
-        for rule in config.serverRules {
+        for rule in rules.server {
             if let condition = rule.condition, !condition.isSatisfied(by: subject) { continue }
             guard let server = selector.servers.first(where: { $0.name == rule.server }), server.isUsable else {
                 continue

@@ -4,10 +4,17 @@ import BatonHTTP1
 import BatonObservability
 import BatonRules
 
+/// A request line as received, for logs.
+struct RequestLine {
+    var method: String
+    var target: String
+    var version: HTTPVersion
+}
+
 extension FrontendRuntime {
     /// Writes the traffic log line of one HTTP transaction, when the frontend logs with a
     /// format (without one HAProxy logs each connection at accept only).
-    func logTransaction(_ record: TransactionLogRecord, request: HTTPRequestHead?, backend: BackendRuntime?,
+    func logTransaction(_ record: TransactionLogRecord, request: RequestLine?, backend: BackendRuntime?,
                         generation: ProxyGeneration, subject: (any RuleSubject)? = nil) {
         guard let logger, let format = config.logFormat else { return }
         var record = record

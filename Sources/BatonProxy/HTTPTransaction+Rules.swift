@@ -11,23 +11,24 @@ import Glibc
 extension HTTPTransaction {
     /// Runs a proxy's `http-request` rules, then its `redirect` rules, as HAProxy's
     /// `http_process_req_common` does. Returns true when a rule answered the request.
-    func runRequestRules(of proxy: Proxy, errorPages: ErrorPages) -> Bool {
-        if !proxy.tcpRequestContentRules.isEmpty, proxy.tcpRequestContentRules.run(self) == .reject {
+    func runRequestRules(_ rules: ProxyRules, errorPages: ErrorPages) -> Bool {
+        guard rules.hasRequestRules else { return false }
+        if !rules.tcpContent.isEmpty, rules.tcpContent.run(self) == .reject {
             // HAProxy closes the connection without a response.
             frontend.counters.connectionDenied()
             fail(.abort(TransactionError(.blockedByProxy, .client, .request)))
             return true
         }
-        if !proxy.httpRequestRules.isEmpty {
-            switch proxy.httpRequestRules.run(on: .request, self) {
+        if !rules.httpRequest.isEmpty {
+            switch rules.httpRequest.run(on: .request, self) {
             case .proceed, .allow: break
             case let verdict:
                 answer(verdict, errorPages: errorPages)
                 return true
             }
         }
-        if !proxy.redirectRules.isEmpty {
-            switch proxy.redirectRules.run(on: .request, self) {
+        if !rules.redirect.isEmpty {
+            switch rules.redirect.run(on: .request, self) {
             case .proceed, .allow: break
             case let verdict:
                 answer(verdict, errorPages: errorPages)
@@ -83,8 +84,8 @@ extension HTTPTransaction {
     /// Returns the head to send, or nil when a rule answered instead (the server's response
     /// is then dropped with its connection).
     func applyResponseRules(to head: HTTPResponseHead) -> HTTPResponseHead? {
-        let backendRules = backend?.config.httpResponseRules ?? []
-        let frontendRules = backend?.config.location == frontend.config.location ? [] : frontend.config.httpResponseRules
+        let backendRules = backend?.rules.httpResponse ?? []
+        let frontendRules = backend?.config.location == frontend.config.location ? [] : frontend.rules.httpResponse
         if backendRules.isEmpty && frontendRules.isEmpty { return head }
         response = head
         defer { response = nil }
@@ -167,6 +168,27 @@ extension HTTPTransaction: RuleSubject {
         } else {
             response?.fields.append(HTTPField(name, value))
         }
+    }
+
+    func fieldIndex(_ side: MessageSide, named name: String, from start: Int) -> Int? {
+        // Straight on the field array, with HTTP/1's byte comparison: the rules' hottest lookup.
+        let length = name.utf8.count
+        if side == .request {
+            var index = start
+            while index < request.fields.count {
+                // Lengths first (O(1) for native strings): most names differ there.
+                if request.fields[index].name.utf8.count == length, request.fields[index].hasName(name) { return index }
+                index += 1
+            }
+            return nil
+        }
+        guard let fields = response?.fields else { return nil }
+        var index = start
+        while index < fields.count {
+            if fields[index].name.utf8.count == length, fields[index].hasName(name) { return index }
+            index += 1
+        }
+        return nil
     }
 
     var requestMethod: String {

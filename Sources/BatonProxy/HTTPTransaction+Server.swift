@@ -249,7 +249,7 @@ extension HTTPTransaction: UpstreamReceiver {
         record.terminationState = error.httpTerminationState
         record.activeTime = HTTPTransaction.milliseconds(from: startedAt)
         applyCookieFlags()
-        frontend.logTransaction(record, request: receivedRequest, backend: backend, generation: generation)
+        frontend.logTransaction(record, request: receivedRequestLine, backend: backend, generation: generation)
     }
 }
 

@@ -13,8 +13,9 @@ import NIOCore
 final class HTTPTransaction {
     /// The request as rules leave it; what the server receives.
     var request: HTTPRequestHead
-    /// The request as received, for the log's `%r`.
-    let receivedRequest: HTTPRequestHead
+    /// The request line as received, for the log's `%r` (the fields are not kept: the request
+    /// stays the only owner of its field array, so rules edit it in place).
+    let receivedRequestLine: RequestLine
     let requestFraming: HTTPBodyFraming
     let generation: ProxyGeneration
     let frontend: FrontendRuntime
@@ -79,7 +80,7 @@ final class HTTPTransaction {
          startedAt: NIODeadline, keepClientOpen: Bool) {
         let backend = frontend.defaultBackend
         self.request = request
-        self.receivedRequest = request
+        self.receivedRequestLine = RequestLine(method: request.method, target: request.target, version: request.version)
         self.trackedCounters = connection.trackedCounters
         self.requestFraming = framing
         self.client = client
@@ -137,7 +138,7 @@ final class HTTPTransaction {
             generatedUniqueID = id
             if let header = frontend.config.uniqueIDHeader { request.fields.append(HTTPField(header, id)) }
         }
-        if runRequestRules(of: frontend.config, errorPages: frontend.errorPages) {
+        if runRequestRules(frontend.rules, errorPages: frontend.errorPages) {
             record.backendName = frontend.name
             return
         }
@@ -155,11 +156,11 @@ final class HTTPTransaction {
         backend.counters.sessionStarted()
         holdsBackendSlot = true
         if backend.config.location != frontend.config.location,
-           runRequestRules(of: backend.config, errorPages: backend.errorPages) {
+           runRequestRules(backend.rules, errorPages: backend.errorPages) {
             return
         }
         applyPersistence(of: backend)
-        if persistentServer == nil, !backend.config.serverRules.isEmpty {
+        if persistentServer == nil, !backend.rules.server.isEmpty {
             serverFromRules = backend.serverChosenByRules(for: self)
         }
         connectStartedAt = .now()
@@ -335,7 +336,7 @@ final class HTTPTransaction {
             record.uniqueID = generatedUniqueID ?? ""
             record.requestCaptures = requestCaptures
             record.responseCaptures = responseCaptures
-            frontend.logTransaction(record, request: receivedRequest, backend: backend, generation: generation,
+            frontend.logTransaction(record, request: receivedRequestLine, backend: backend, generation: generation,
                                     subject: self)
         }
     }

@@ -68,6 +68,8 @@ public final class FrontendRuntime: Sendable {
     let monitorResponse: PreparedResponse
     /// `use_backend` rules with their named backends resolved.
     let switchingRules: [CompiledSwitchingRule]
+    /// The frontend's request and response rules, shared by reference.
+    let rules: ProxyRules
     let logger: LogDispatcher?
 
     init(config: Proxy, defaultBackend: BackendRuntime?, backends: [String: BackendRuntime], logger: LogDispatcher?) {
@@ -75,6 +77,7 @@ public final class FrontendRuntime: Sendable {
         self.defaultBackend = defaultBackend
         self.errorPages = ErrorPages(errorFiles: config.errorFiles)
         self.monitorResponse = PreparedResponse(status: 200, bytes: errorPages.response(for: 200))
+        self.rules = ProxyRules(config)
         self.switchingRules = config.backendSwitchingRules.compactMap { rule in
             switch rule.target {
             case .named(let name):
@@ -117,8 +120,12 @@ public final class BackendRuntime: Sendable {
     /// The largest response head (`tune.bufsize` less `tune.maxrewrite`).
     let maxHeadBytes: Int
 
+    /// The backend's request and response rules, shared by reference.
+    let rules: ProxyRules
+
     init(config: Proxy, maxHeadBytes: Int = 15360) throws {
         self.config = config
+        self.rules = ProxyRules(config)
         self.maxHeadBytes = maxHeadBytes
         let states = config.servers.enumerated().map { ServerState(config: $1, index: $0) }
         self.selector = ServerSelector(algorithm: config.balance, servers: states)

@@ -1,9 +1,25 @@
 import BatonCore
 
 /// One `acl` line: a sample expression and the patterns its values are matched against.
-public struct ACLTerm: Sendable, Hashable {
-    public var expression: SampleExpression
-    public var patterns: PatternSet
+/// A reference type: conditions hold and iterate terms on every request, and a class is one
+/// reference count where the struct was a dozen.
+public final class ACLTerm: Sendable, Hashable {
+    public let expression: SampleExpression
+    public let patterns: PatternSet
+
+    public init(expression: SampleExpression, patterns: PatternSet) {
+        self.expression = expression
+        self.patterns = patterns
+    }
+
+    public static func == (lhs: ACLTerm, rhs: ACLTerm) -> Bool {
+        lhs.expression == rhs.expression && lhs.patterns == rhs.patterns
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(expression)
+        hasher.combine(patterns)
+    }
 
     func matches(_ subject: any RuleSubject) -> Bool {
         switch patterns.method {
@@ -31,7 +47,7 @@ public struct ACL: Sendable, Hashable {
     }
 
     public func matches(_ subject: any RuleSubject) -> Bool {
-        for term in terms where term.matches(subject) { return true }
+        for index in terms.indices where terms[index].matches(subject) { return true }
         return false
     }
 
@@ -55,9 +71,10 @@ public struct Condition: Sendable, Hashable {
 
     public func isSatisfied(by subject: any RuleSubject) -> Bool {
         var result = false
-        for suite in alternatives {
+        for s in alternatives.indices {
             var all = true
-            for reference in suite where reference.acl.matches(subject) == reference.negated {
+            for r in alternatives[s].indices
+            where alternatives[s][r].acl.matches(subject) == alternatives[s][r].negated {
                 all = false
                 break
             }

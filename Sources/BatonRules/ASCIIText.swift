@@ -8,15 +8,14 @@ enum ASCIIText {
     static func upper(_ c: UInt8) -> UInt8 { c >= 0x61 && c <= 0x7a ? c & ~0x20 : c }
 
     static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
-        let x = a.utf8, y = b.utf8
-        guard x.count == y.count else { return false }
-        var i = x.startIndex, j = y.startIndex
-        while i < x.endIndex {
-            if lower(x[i]) != lower(y[j]) { return false }
-            i = x.index(after: i)
-            j = y.index(after: j)
+        guard a.utf8.count == b.utf8.count else { return false }
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                for i in 0..<x.count where x[i] != y[i] && lower(x[i]) != lower(y[i]) { return false }
+                return true
+            }
         }
-        return true
     }
 
     static func lowercased(_ text: String) -> String {
@@ -33,19 +32,26 @@ enum ASCIIText {
 
     /// The value without leading and trailing spaces and tabs.
     static func trimmed(_ text: Substring) -> Substring {
-        var result = text
-        while let first = result.utf8.first, isSpace(first) { result = result.dropFirst() }
-        while let last = result.utf8.last, isSpace(last) { result = result.dropLast() }
-        return result
+        // On the UTF-8 view: spaces and tabs are single bytes, and Character steps would
+        // break grapheme clusters.
+        let utf8 = text.utf8
+        var start = utf8.startIndex, end = utf8.endIndex
+        while start < end, isSpace(utf8[start]) { start = utf8.index(after: start) }
+        while end > start, isSpace(utf8[utf8.index(before: end)]) { end = utf8.index(before: end) }
+        return text[start..<end]
     }
 
     /// The comma-separated elements of a field value, trimmed, as HAProxy's `hdr()` sees
     /// them (empty elements included, as HAProxy does). A value without a comma is returned
     /// whole, without copying.
     static func forEachListElement(_ value: String, _ body: (String) -> Bool) -> Bool {
-        if !value.utf8.contains(UInt8(ascii: ",")) {
-            let trimmedValue = trimmed(value[...])
-            return body(trimmedValue.count == value.count ? value : String(trimmedValue))
+        var copy = value
+        let (hasComma, padded) = copy.withUTF8 { bytes in
+            (bytes.contains(UInt8(ascii: ",")),
+             bytes.first.map(isSpace) == true || bytes.last.map(isSpace) == true)
+        }
+        if !hasComma {
+            return body(padded ? String(trimmed(value[...])) : value)
         }
         for element in value.split(separator: ",", omittingEmptySubsequences: false) {
             if body(String(trimmed(element))) { return true }

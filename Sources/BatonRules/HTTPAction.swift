@@ -206,9 +206,10 @@ public enum RuleVerdict: Sendable, Equatable {
 extension Array where Element == HTTPRule {
     /// Runs the rules in order on `side` until a final action.
     public func run(on side: MessageSide, _ subject: any RuleSubject) -> RuleVerdict {
-        for rule in self {
-            if let condition = rule.condition, !condition.isSatisfied(by: subject) { continue }
-            if let verdict = HTTPActionRunner.perform(rule.action, on: side, subject) { return verdict }
+        // By index: the rules are read in place rather than copied one by one.
+        for index in indices {
+            if self[index].condition?.isSatisfied(by: subject) == false { continue }
+            if let verdict = HTTPActionRunner.perform(self[index].action, on: side, subject) { return verdict }
         }
         return .proceed
     }
@@ -348,13 +349,10 @@ enum HTTPActionRunner {
     }
 
     static func removeFields(named name: String, on side: MessageSide, _ subject: any RuleSubject) {
-        var index = 0
-        while index < subject.fieldCount(side) {
-            if ASCIIText.equalsIgnoringCase(subject.fieldName(side, at: index), name) {
-                subject.removeField(side, at: index)
-            } else {
-                index += 1
-            }
+        var next = subject.fieldIndex(side, named: name, from: 0)
+        while let index = next {
+            subject.removeField(side, at: index)
+            next = subject.fieldIndex(side, named: name, from: index)
         }
     }
 }

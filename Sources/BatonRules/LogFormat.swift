@@ -139,8 +139,11 @@ public struct LogFormat: Sendable, Hashable, CustomStringConvertible {
     /// HAProxy's `lf_encode_chunk` with `http_encode_map`: bytes 0x00-0x08, 0x0A-0x1F and 0x7F
     /// become `%XX`; with `+E`, `"`, `\` and `]` are preceded by a backslash.
     static func appendEncoded(_ value: String, escape: Bool, to out: inout String) {
-        let needsWork = value.utf8.contains { c in
-            c < 0x20 && c != 0x09 || c == 0x7f || (escape && (c == 0x22 || c == 0x5c || c == 0x5d))
+        var copy = value
+        let needsWork = copy.withUTF8 { bytes in
+            bytes.contains { c in
+                c < 0x20 && c != 0x09 || c == 0x7f || (escape && (c == 0x22 || c == 0x5c || c == 0x5d))
+            }
         }
         guard needsWork else {
             out += value

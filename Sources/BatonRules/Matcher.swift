@@ -110,6 +110,11 @@ public struct PatternSet: Sendable, Hashable {
                 }
             }
             let text = sample.stringValue
+            // A few patterns: compared in place, without hashing or lowercasing a copy.
+            if strings.count <= 4 {
+                if ignoreCase { return strings.contains { ASCIIText.equalsIgnoringCase(text, $0) } }
+                return strings.contains { $0 == text }
+            }
             return exactStrings.contains(ignoreCase ? ASCIIText.lowercased(text) : text)
         case .reg:
             let text = sample.stringValue

@@ -25,6 +25,9 @@ public protocol RuleSubject: AnyObject {
     func setFieldValue(_ side: MessageSide, at index: Int, to value: String)
     func removeField(_ side: MessageSide, at index: Int)
     func appendField(_ side: MessageSide, name: String, value: String)
+    /// The position of the first field at or after `start` named `name` (ASCII case ignored).
+    /// A subject may answer it faster than by reading each name.
+    func fieldIndex(_ side: MessageSide, named name: String, from start: Int) -> Int?
 
     var requestMethod: String { get set }
     /// The request target as received (origin-form, absolute-form, ...).
@@ -152,6 +155,18 @@ public struct VariableName: Sendable, Hashable, CustomStringConvertible {
         case .sess: subject.sessionVariables[fullName] = value
         case .txn, .req, .res, .check: subject.variables[fullName] = value
         }
+    }
+}
+
+extension RuleSubject {
+    public func fieldIndex(_ side: MessageSide, named name: String, from start: Int) -> Int? {
+        var index = start
+        let count = fieldCount(side)
+        while index < count {
+            if ASCIIText.equalsIgnoringCase(fieldName(side, at: index), name) { return index }
+            index += 1
+        }
+        return nil
     }
 }
 

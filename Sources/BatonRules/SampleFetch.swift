@@ -209,9 +209,20 @@ enum HeaderFetch {
     /// unless `full`.
     static func forEach(_ subject: any RuleSubject, _ side: MessageSide, name: String?, full: Bool,
                         _ body: (String) -> Bool) -> Bool {
-        let count = subject.fieldCount(side)
-        for index in 0..<count {
-            if let name, !ASCIIText.equalsIgnoringCase(subject.fieldName(side, at: index), name) { continue }
+        guard let name else {
+            for index in 0..<subject.fieldCount(side) {
+                let value = subject.fieldValue(side, at: index)
+                if full {
+                    if body(value) { return true }
+                } else if ASCIIText.forEachListElement(value, body) {
+                    return true
+                }
+            }
+            return false
+        }
+        var next = subject.fieldIndex(side, named: name, from: 0)
+        while let index = next {
+            next = subject.fieldIndex(side, named: name, from: index + 1)
             let value = subject.fieldValue(side, at: index)
             if full {
                 if body(value) { return true }
@@ -223,10 +234,7 @@ enum HeaderFetch {
     }
 
     static func first(_ subject: any RuleSubject, _ side: MessageSide, name: String) -> String? {
-        for index in 0..<subject.fieldCount(side) where ASCIIText.equalsIgnoringCase(subject.fieldName(side, at: index), name) {
-            return subject.fieldValue(side, at: index)
-        }
-        return nil
+        subject.fieldIndex(side, named: name, from: 0).map { subject.fieldValue(side, at: $0) }
     }
 
     /// The `occurrence`-th value (1-based; negative counts from the last; 0 means the last).
@@ -282,34 +290,38 @@ public enum URLParts {
     /// The path of an origin-form or absolute-form target, without the query; nil for `*`
     /// and authority-form.
     public static func path(of target: String) -> Substring? {
-        var rest = target[...]
-        if rest.first != "/" {
-            guard let afterScheme = schemeEnd(rest) else { return nil }
-            rest = rest[afterScheme...]
-            guard let slash = rest.firstIndex(of: "/") else { return nil }
-            rest = rest[slash...]
+        // On the UTF-8 view: Character comparisons would break grapheme clusters on every call.
+        let utf8 = target.utf8
+        var start = utf8.startIndex
+        if utf8.first != UInt8(ascii: "/") {
+            guard let afterScheme = schemeEnd(target[...]) else { return nil }
+            guard let slash = utf8[afterScheme...].firstIndex(of: UInt8(ascii: "/")) else { return nil }
+            start = slash
         }
-        if let question = rest.firstIndex(of: "?") { rest = rest[..<question] }
-        return rest
+        let end = utf8[start...].firstIndex(of: UInt8(ascii: "?")) ?? utf8.endIndex
+        return target[start..<end]
     }
 
     /// The index after `://` in an absolute-form target.
     static func schemeEnd(_ text: Substring) -> Substring.Index? {
-        var index = text.startIndex
-        while index < text.endIndex {
-            if text[index] == ":", text[index...].hasPrefix("://") {
-                return text.index(index, offsetBy: 3)
+        let utf8 = text.utf8
+        var index = utf8.startIndex
+        while index < utf8.endIndex {
+            let byte = utf8[index]
+            if byte == UInt8(ascii: ":"), utf8[index...].starts(with: "://".utf8) {
+                return utf8.index(index, offsetBy: 3)
             }
-            if text[index] == "/" { return nil }
-            index = text.index(after: index)
+            if byte == UInt8(ascii: "/") { return nil }
+            index = utf8.index(after: index)
         }
         return nil
     }
 
     /// What follows the first `?`, or nil without one.
     public static func query(of target: String) -> Substring? {
-        guard let question = target.firstIndex(of: "?") else { return nil }
-        return target[target.index(after: question)...]
+        let utf8 = target.utf8
+        guard let question = utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }
+        return target[utf8.index(after: question)...]
     }
 
     /// Each value of the `name=` parameters (any parameter when nil), in order, until `body`

@@ -309,6 +309,7 @@ public final class StickTable: @unchecked Sendable {
 }
 
 /// The stick counters a session or transaction tracks (`track-sc0`, `track-sc1`, `track-sc2`).
+/// Three stored slots, so that a connection that tracks nothing allocates nothing for them.
 public struct TrackedCounters: Sendable {
     public struct Slot: Sendable {
         public var table: StickTable
@@ -317,32 +318,50 @@ public struct TrackedCounters: Sendable {
         public var byConnection: Bool
     }
 
-    public var slots: [Slot?] = [nil, nil, nil]
+    private var slot0: Slot?
+    private var slot1: Slot?
+    private var slot2: Slot?
 
     public init() {}
 
     public subscript(index: Int) -> Slot? {
-        get { index < slots.count ? slots[index] : nil }
-        set { if index < slots.count { slots[index] = newValue } }
+        get {
+            switch index {
+            case 0: return slot0
+            case 1: return slot1
+            case 2: return slot2
+            default: return nil
+            }
+        }
+        set {
+            switch index {
+            case 0: slot0 = newValue
+            case 1: slot1 = newValue
+            case 2: slot2 = newValue
+            default: break
+            }
+        }
     }
+
+    private var all: [Slot] { [slot0, slot1, slot2].compactMap { $0 } }
 
     /// Ends every tracking this holder started.
     public func releaseAll(byConnection: Bool) {
-        for slot in slots.compactMap({ $0 }) where slot.byConnection == byConnection {
+        for slot in all where slot.byConnection == byConnection {
             slot.table.stopTracking(slot.entry, connection: byConnection)
         }
     }
 
     /// Counts an HTTP request in every tracked entry (a request of a connection that tracks).
     public func countRequest() {
-        for slot in slots.compactMap({ $0 }) { slot.table.countRequest(slot.entry) }
+        for slot in all { slot.table.countRequest(slot.entry) }
     }
 
     public func countError() {
-        for slot in slots.compactMap({ $0 }) { slot.table.countError(slot.entry) }
+        for slot in all { slot.table.countError(slot.entry) }
     }
 
-    public var isEmpty: Bool { slots.allSatisfy { $0 == nil } }
+    public var isEmpty: Bool { slot0 == nil && slot1 == nil && slot2 == nil }
 }
 
 /// `track-sc*`: starts tracking the key's entry in a free slot (a slot already tracked is left
