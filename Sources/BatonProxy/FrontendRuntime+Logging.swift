@@ -15,8 +15,8 @@ extension FrontendRuntime {
     /// Writes the traffic log line of one HTTP transaction, when the frontend logs with a
     /// format (without one HAProxy logs each connection at accept only).
     func logTransaction(_ record: TransactionLogRecord, request: RequestLine?, backend: BackendRuntime?,
-                        generation: ProxyGeneration, subject: (any RuleSubject)? = nil) {
-        guard let logger, let format = config.logFormat else { return }
+                        generation: ProxyGeneration, levelOverride: String? = nil, subject: (any RuleSubject)? = nil) {
+        guard let logger, let format = config.logFormat, levelOverride != "silent" else { return }
         var record = record
         if let request, record.requestLine.isEmpty {
             // Built only when a line is written: most of the per-request cost of logging.
@@ -32,7 +32,7 @@ extension FrontendRuntime {
             record.frontendPort = subject.frontendPort ?? 0
         }
         logger.log(bytes: LogLineFormatter.bytes(record, format: format, options: logger.lineOptions, samples: subject),
-                   level: logLevel(for: record))
+                   level: levelOverride.flatMap(SyslogLevel.init(name:)) ?? logLevel(for: record))
     }
 
     /// `option dontlognull`: a connection on which the client sent nothing is not logged.

@@ -202,7 +202,14 @@ extension HTTPTransaction: RuleSubject {
     }
 
     var requestVersion: String { "\(request.version.major).\(request.version.minor)" }
-    var requestBody: [UInt8]? { nil }
+    /// What `option http-buffer-request` gathered (the first buffer's worth of the body).
+    var requestBody: [UInt8]? {
+        guard frontend.config.httpBufferRequest || backend?.config.httpBufferRequest == true else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(pendingBodyBytes)
+        for piece in pendingBody { bytes += piece.readableBytesView }
+        return bytes
+    }
     var responseStatus: Int? { response?.status }
     var responseVersion: String? { response.map { "\($0.version.major).\($0.version.minor)" } }
 
@@ -225,6 +232,8 @@ extension HTTPTransaction: RuleSubject {
     func stickTable(named name: String) -> StickTable? { generation.stickTables[name] }
 
     func userlist(named name: String) -> Userlist? { generation.configuration.userlists[name] }
+
+    func setLogLevel(_ level: String) { logLevelOverride = level }
 
     func capture(_ value: String, slot: Int) {
         if slot < requestCaptures.count { requestCaptures[slot] = value }

@@ -120,8 +120,40 @@ final class HTTPTransaction {
 
     // MARK: - Routing
 
-    /// Decides where the request goes and starts it on its way.
+    /// `option http-buffer-request`: the head is held until the body is complete or the
+    /// buffer is full, so that rules can read `req.body`.
+    var waitsForBody = false
+    /// `set-log-level`: nil keeps the frontend's level; "silent" suppresses the line.
+    var logLevelOverride: String?
+
+    /// Starts the request, or, with `option http-buffer-request` and a body on its way, waits
+    /// for the body first (HAProxy's `wait-for-body` of the frontend).
     func start() {
+        if frontend.config.httpBufferRequest, requestHasBody, !state.requestComplete,
+           pendingBodyBytes < generation.maxHeadBytes {
+            waitsForBody = true
+            // A client waiting for `100 Continue` gets it from Baton, as HAProxy answers it
+            // when it waits for the body; the server is not asked again.
+            if request.fields.contains(where: { $0.hasName("expect") && $0.value.lowercased() == "100-continue" }) {
+                request.fields.removeAll { $0.hasName("expect") }
+                client?.sendInterimResponse(HTTPResponseHead(version: .http1_1, status: 100, reason: "Continue",
+                                                             fields: []), of: self)
+                client?.flush()
+            }
+            return
+        }
+        route()
+    }
+
+    /// The body arrived (or filled the buffer): the request goes on.
+    func bodyBuffered() {
+        guard waitsForBody else { return }
+        waitsForBody = false
+        route()
+    }
+
+    /// Decides where the request goes and starts it on its way.
+    func route() {
         frontend.counters.requestReceived()
         if !trackedCounters.isEmpty { trackedCounters.countRequest() }
         if let uri = frontend.config.monitorURI, MessageRewriting.matchesMonitorURI(request.target, uri) {
@@ -213,6 +245,7 @@ final class HTTPTransaction {
         } else {
             pendingBody.append(piece)
             pendingBodyBytes += piece.readableBytes
+            if waitsForBody, pendingBodyBytes >= generation.maxHeadBytes { bodyBuffered() }
         }
     }
 
@@ -228,6 +261,7 @@ final class HTTPTransaction {
             requestSentAt = .now()
         }
         carryOut(completion)
+        if waitsForBody { bodyBuffered() }
     }
 
     func requestMalformed(_ error: HTTPParserError) {
@@ -337,6 +371,7 @@ final class HTTPTransaction {
             record.requestCaptures = requestCaptures
             record.responseCaptures = responseCaptures
             frontend.logTransaction(record, request: receivedRequestLine, backend: backend, generation: generation,
+                                    levelOverride: logLevelOverride,
                                     subject: self)
         }
     }

@@ -331,7 +331,9 @@ enum HTTPActionRunner {
             if let value = expression.evaluate(subject)?.stringValue {
                 subject.capture(String(decoding: value.utf8.prefix(length), as: UTF8.self), slot: slot)
             }
-        case .setLogLevel, .doLog:
+        case .setLogLevel(let level):
+            subject.setLogLevel(level)
+        case .doLog:
             break
         }
         return nil

@@ -79,6 +79,9 @@ public protocol RuleSubject: AnyObject {
 
     /// A `userlist` section by name.
     func userlist(named name: String) -> Userlist?
+
+    /// `set-log-level`: the level of this transaction's log line (`silent`: no line).
+    func setLogLevel(_ level: String)
 }
 
 /// Variables set by `set-var`, keyed by their full name (`txn.user`).
@@ -197,4 +200,5 @@ public extension RuleSubject {
     var isHTTP: Bool { false }
     func capture(_ value: String, slot: Int) {}
     func userlist(named name: String) -> Userlist? { nil }
+    func setLogLevel(_ level: String) {}
 }

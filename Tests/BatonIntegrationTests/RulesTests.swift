@@ -236,7 +236,7 @@ struct RulesTests {
         await baton.stop()
     }
 
-    @Test("capture request/response header and http-request capture show in the httplog line")
+    @Test("capture request/response header and http-request capture show in the httplog line; set-log-level silent drops one")
     func captures() async throws {
         let upstream = try await TestUpstream.start { _ in .text("ok\n", headers: [("X-Served", "origin-1")]) }
         let port = freePort()
@@ -251,14 +251,49 @@ struct RulesTests {
                 capture request header Host len 9
                 capture response header X-Served len 20
                 http-request capture req.hdr(User-Agent),lower len 5
+                http-request set-log-level silent if { path /quiet }
                 default_backend app
             backend app
                 server s 127.0.0.1:\(upstream.port)
             """, listening: [port])
+        #expect(try await curl("http://127.0.0.1:\(port)/quiet").status == 200)
         #expect(try await curl("http://127.0.0.1:\(port)/c", "-H", "User-Agent: CURLISH/1").status == 200)
         let lines = await baton.waitForStdoutLines { $0.contains("/c HTTP/1.1") }
+        // set-log-level silent: the earlier request left no line.
+        #expect(baton.stdoutLines(containing: "/quiet").isEmpty)
         #expect(lines.count == 1)
         #expect(lines.first?.contains(" {127.0.0.1|curli} {origin-1} \"GET /c HTTP/1.1\"") == true, "\(lines)")
+        await baton.stop()
+    }
+
+    @Test("option http-buffer-request: rules read req.body before the request goes on; the server gets the whole body")
+    func bufferedBody() async throws {
+        let upstream = try await TestUpstream.start { .echo($0) }
+        let port = freePort()
+        let baton = try await BatonProcess.start(config: """
+            \(httpDefaults())
+            listen web
+                bind 127.0.0.1:\(port)
+                option http-buffer-request
+                http-request deny deny_status 403 if { req.body -m sub forbidden }
+                http-request set-header X-Body-Length %[req.body_len]
+                server s 127.0.0.1:\(upstream.port)
+            """, listening: [port])
+        let denied = try await curl("http://127.0.0.1:\(port)/post", "--data-binary", "this is forbidden text")
+        #expect(denied.status == 403)
+        let allowed = try await curl("http://127.0.0.1:\(port)/post", "--data-binary", "hello body")
+        #expect(allowed.status == 200)
+        let forwarded = try #require(upstream.requests.first)
+        #expect(forwarded.header("X-Body-Length") == "10")
+        #expect(forwarded.bodyText == "hello body")
+        // A client that waits for 100-continue gets it from Baton and its body goes through.
+        let large = String(repeating: "x", count: 3000)
+        let expecting = try await curl("http://127.0.0.1:\(port)/big", "-H", "Expect: 100-continue",
+                                       "--expect100-timeout", "30", "--data-binary", large)
+        #expect(expecting.status == 200)
+        #expect(upstream.requests.last?.bodyText == large)
+        #expect(upstream.requests.last?.header("X-Body-Length") == "3000")
+        #expect(upstream.requests.count == 2)
         await baton.stop()
     }
 
