@@ -83,7 +83,8 @@ enum RuleKeywords {
             ctx.alert("'\(keyword)' expects an action.")
             return
         }
-        var context = HTTPRuleParser.Context(acls: draft.proxy.acls, environment: environment(for: draft))
+        var context = HTTPRuleParser.Context(acls: draft.proxy.acls, environment: environment(for: draft),
+                                             hasBackendCapability: draft.kind.capabilities.contains(.backend))
         do {
             let rule = try HTTPRuleParser.parse(direction, words, location: ctx.location, context: &context)
             if direction == .request {

@@ -132,6 +132,29 @@ public enum HTTPAction: Sendable, Hashable {
     case incrementGPC(slot: Int, counter: StickCounterName)
     case doLog
 
+    /// The sample expressions the action evaluates (in its log-format strings and set-var).
+    var sampleExpressions: [SampleExpression] {
+        var formats: [LogFormat] = []
+        var expressions: [SampleExpression] = []
+        switch self {
+        case .setHeader(_, let value), .addHeader(_, let value): formats = [value]
+        case .replaceHeader(_, _, let replacement), .replaceValue(_, _, let replacement): formats = [replacement]
+        case .setPath(let f), .setPathQuery(let f), .setQuery(let f), .setURI(let f), .setMethod(let f): formats = [f]
+        case .replacePath(_, let f), .replacePathQuery(_, let f), .replaceURI(_, let f): formats = [f]
+        case .setVariable(_, let expression): expressions = [expression]
+        case .setVariableFormat(_, let f): formats = [f]
+        case .redirect(let redirect): formats = [redirect.target]
+        case .capture(let expression, _, _): expressions = [expression]
+        default: break
+        }
+        for format in formats {
+            for node in format.nodes {
+                if case .sample(let expression, _) = node { expressions.append(expression) }
+            }
+        }
+        return expressions
+    }
+
     /// Whether the action ends the evaluation of its rule set.
     var isFinal: Bool {
         switch self {

@@ -35,10 +35,14 @@ public enum HTTPRuleParser {
         public var acls: [String: ACL]
         public var environment: SampleExpressionParser.Environment
         public var warnings: [String] = []
+        /// Whether the proxy has a backend side (`be_name` is known in its request rules).
+        public var hasBackendCapability: Bool
 
-        public init(acls: [String: ACL], environment: SampleExpressionParser.Environment) {
+        public init(acls: [String: ACL], environment: SampleExpressionParser.Environment,
+                    hasBackendCapability: Bool = true) {
             self.acls = acls
             self.environment = environment
+            self.hasBackendCapability = hasBackendCapability
         }
     }
 
@@ -73,6 +77,9 @@ public enum HTTPRuleParser {
         do {
             let action = try ActionArguments(direction: direction, name: name, word: actionWord, arguments: arguments,
                                              environment: context.environment).parse()
+            if direction == .request {
+                try checkAvailability(action.sampleExpressions, backendCapability: context.hasBackendCapability)
+            }
             return HTTPRule(action: action, condition: condition, location: location)
         } catch {
             throw Failure.action(name: ruleName, message: "\(error)")
@@ -104,6 +111,24 @@ public enum HTTPRuleParser {
         }
         guard index < arguments.count else { return nil }
         return arguments[index...].firstIndex { $0 == "if" || $0 == "unless" }
+    }
+
+    /// HAProxy refuses, at load, a request rule that prints what does not exist yet: the
+    /// response, the server, or (in a frontend) the backend.
+    static func checkAvailability(_ expressions: [SampleExpression], backendCapability: Bool) throws {
+        for expression in expressions {
+            var missing: String?
+            switch expression.fetch {
+            case .serverName: missing = "server"
+            case .backendName where !backendCapability: missing = "backend"
+            default:
+                if let part = expression.fetch.neededMessagePart, part == "HTTP response headers" { missing = part }
+            }
+            if let missing {
+                throw RuleError("sample fetch <\(expression.text)]> may not be reliably used here because it needs "
+                                + "'\(missing)' which is not available here.")
+            }
+        }
     }
 
     /// Every action HAProxy 2.6 knows, to tell an unimplemented one from a typo.

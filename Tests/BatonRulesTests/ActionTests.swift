@@ -256,6 +256,25 @@ import Testing
         #expect(Self.failure(direction, line) == message)
     }
 
+    @Test("request rules cannot print the response, the server or (in a frontend) the backend, as haproxy refuses them")
+    func unavailableSamples() {
+        let message = { (what: String, missing: String) in
+            "sample fetch <\(what)]> may not be reliably used here because it needs '\(missing)' which is not available here."
+        }
+        #expect(Self.failure(.request, "set-header X %[srv_name]") == message("srv_name", "server"))
+        #expect(Self.failure(.request, "set-header X %[res.hdr(x)]") == message("res.hdr(x)", "HTTP response headers"))
+        var context = HTTPRuleParser.Context(acls: [:], environment: TestFiles.environment, hasBackendCapability: false)
+        do {
+            _ = try HTTPRuleParser.parse(.request, ["set-header", "X", "%[be_name]"], location: Self.location, context: &context)
+            Issue.record("be_name in a frontend's request rule was accepted")
+        } catch {
+            guard case .action(_, let text) = error else { Issue.record("\(error)"); return }
+            #expect(text == message("be_name", "backend"))
+        }
+        #expect(Self.failure(.request, "set-header X %[be_name]") == "parsed")
+        #expect(Self.failure(.response, "set-header X %[srv_name]") == "parsed")
+    }
+
     @Test("every action Baton implements is exercised here")
     func everyActionIsCovered() {
         let source = [Self.lineActions.map(\.0), Self.redirects.map(\.0), Self.errors.map(\.1)].flatMap { $0 }
