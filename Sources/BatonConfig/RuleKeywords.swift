@@ -309,28 +309,33 @@ enum RuleKeywords {
         }
     }
 
+    /// The `[if|unless COND]` after a switching rule's target (`use_backend`, `use-server`):
+    /// `.some(nil)` without a condition, nil after an alert.
+    private static func trailingCondition(_ keyword: String, _ draft: ProxyDraft,
+                                          _ ctx: inout ParseContext) -> Condition?? {
+        guard let word = ctx.line.argument(1) else { return .some(nil) }
+        guard word == "if" || word == "unless" else {
+            ctx.alert("'\(keyword)' requires either 'if' or 'unless' followed by a condition but found '\(word)'.")
+            return nil
+        }
+        var warnings: [String] = []
+        defer { for warning in warnings { ctx.warning(warning) } }
+        do {
+            return .some(try ACLParser.parseCondition(unless: word == "unless", ctx.line.arguments.dropFirst(2),
+                                                      known: draft.proxy.acls, environment: environment(for: draft),
+                                                      warnings: &warnings))
+        } catch {
+            ctx.alert("error detected while parsing switching rule : \(error).")
+            return nil
+        }
+    }
+
     private static func parseUseServer(_ draft: inout ProxyDraft, _ ctx: inout ParseContext) {
         guard let name = ctx.line.argument(0) else {
             ctx.alert("'use-server' expects a server name.")
             return
         }
-        var condition: Condition?
-        if let word = ctx.line.argument(1) {
-            guard word == "if" || word == "unless" else {
-                ctx.alert("'use-server' requires either 'if' or 'unless' followed by a condition but found '\(word)'.")
-                return
-            }
-            var warnings: [String] = []
-            do {
-                condition = try ACLParser.parseCondition(unless: word == "unless", ctx.line.arguments.dropFirst(2),
-                                                         known: draft.proxy.acls, environment: environment(for: draft),
-                                                         warnings: &warnings)
-            } catch {
-                ctx.alert("error detected while parsing switching rule : \(error).")
-                return
-            }
-            for warning in warnings { ctx.warning(warning) }
-        }
+        guard let condition = trailingCondition("use-server", draft, &ctx) else { return }
         draft.proxy.serverRules.append(ServerRule(server: name, condition: condition, location: ctx.location))
     }
 
@@ -339,23 +344,7 @@ enum RuleKeywords {
             ctx.alert("'use_backend' expects a backend name.")
             return
         }
-        var condition: Condition?
-        if let word = ctx.line.argument(1) {
-            guard word == "if" || word == "unless" else {
-                ctx.alert("'use_backend' requires either 'if' or 'unless' followed by a condition, got '\(word)'.")
-                return
-            }
-            var warnings: [String] = []
-            do {
-                condition = try ACLParser.parseCondition(unless: word == "unless", ctx.line.arguments.dropFirst(2),
-                                                         known: draft.proxy.acls, environment: environment(for: draft),
-                                                         warnings: &warnings)
-            } catch {
-                ctx.alert("error detected while parsing switching rule : \(error).")
-                return
-            }
-            for warning in warnings { ctx.warning(warning) }
-        }
+        guard let condition = trailingCondition("use_backend", draft, &ctx) else { return }
         let target: BackendSwitchingRule.Target
         if name.contains("%") {
             do {

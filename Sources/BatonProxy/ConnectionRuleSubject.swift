@@ -16,9 +16,9 @@ final class ConnectionRuleSubject: RuleSubject {
         self.generation = generation
     }
 
-    var clientAddress: IPAddress? { connection.clientAddressBytes.flatMap { IPAddress(bytes: $0) } }
+    var clientAddress: IPAddress? { connection.clientIPAddress }
     var clientPort: Int? { connection.clientPort }
-    var frontendAddress: IPAddress? { connection.localAddressBytes.flatMap { IPAddress(bytes: $0) } }
+    var frontendAddress: IPAddress? { connection.localIPAddress }
     var frontendPort: Int? { connection.localPort }
     var frontendName: String { frontend.name }
     var backendName: String? { nil }
@@ -44,6 +44,12 @@ final class ConnectionRuleSubject: RuleSubject {
     }
 
     func stickTable(named name: String) -> StickTable? { generation.stickTables[name] }
+}
+
+extension ClientConnection {
+    /// The addresses as rules see them (`src`, `dst`).
+    var clientIPAddress: IPAddress? { clientAddressBytes.flatMap { IPAddress(bytes: $0) } }
+    var localIPAddress: IPAddress? { localAddressBytes.flatMap { IPAddress(bytes: $0) } }
 }
 
 /// A proxy's rules, held once by reference so that running them copies nothing per request.

@@ -219,9 +219,9 @@ extension HTTPTransaction: RuleSubject {
         record.status = status
     }
 
-    var clientAddress: IPAddress? { connection.clientAddressBytes.flatMap { IPAddress(bytes: $0) } }
+    var clientAddress: IPAddress? { connection.clientIPAddress }
     var clientPort: Int? { connection.clientPort }
-    var frontendAddress: IPAddress? { connection.localAddressBytes.flatMap { IPAddress(bytes: $0) } }
+    var frontendAddress: IPAddress? { connection.localIPAddress }
     var frontendPort: Int? { connection.localPort }
     var frontendName: String { frontend.name }
     var backendName: String? { backend?.name }
