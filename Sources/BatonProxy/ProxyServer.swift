@@ -113,8 +113,14 @@ public final class ProxyServer: Sendable {
                     let channel = try open(bind, for: frontend, limiter: limiter,
                                            listener: listenerConnections[frontendIndex][bindIndex]).wait()
                     listeners.withLock { $0.append(channel) }
-                    if case .unix(let path) = bind.address {
-                        try Self.applySocketFileSettings(of: bind, path: path)
+                    if case .unix(let path) = bind.address, Self.hasSocketFileSettings(bind) {
+                        // As HAProxy: bound under a temporary name, given its mode and owner,
+                        // then renamed, so no client ever finds the socket with other rights.
+                        let temporary = Self.temporarySocketPath(for: path)
+                        try Self.applySocketFileSettings(of: bind, path: temporary)
+                        if rename(temporary, path) != 0 {
+                            throw SocketFileError(path: path, operation: "rename", errno: errno)
+                        }
                     }
                 } catch {
                     closeListeners()
@@ -175,7 +181,8 @@ public final class ProxyServer: Sendable {
             }
             return bootstrap.bind(to: address)
         case .unix(let path):
-            return bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
+            let bindPath = Self.hasSocketFileSettings(bind) ? Self.temporarySocketPath(for: path) : path
+            return bootstrap.bind(unixDomainSocketPath: bindPath, cleanupExistingSocketFile: true)
         case .inheritedDescriptor(let descriptor):
             return bootstrap.withBoundSocket(descriptor)
         }
@@ -225,6 +232,13 @@ public final class ProxyServer: Sendable {
                 TCPSession(generation: generation, frontend: frontend, connection: connection))
         }
     }
+
+    static func hasSocketFileSettings(_ bind: Bind) -> Bool {
+        bind.socketMode != nil || bind.socketUser != nil || bind.socketGroup != nil
+    }
+
+    /// Where a Unix socket with `mode`/`user`/`group` is bound before it is renamed into place.
+    static func temporarySocketPath(for path: String) -> String { "\(path).\(getpid()).tmp" }
 
     /// `bind /path mode 660 user U group G`: the socket file's permissions and owner.
     static func applySocketFileSettings(of bind: Bind, path: String) throws {
