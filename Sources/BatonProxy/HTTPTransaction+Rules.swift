@@ -172,23 +172,23 @@ extension HTTPTransaction: RuleSubject {
 
     func fieldIndex(_ side: MessageSide, named name: String, from start: Int) -> Int? {
         // Straight on the field array, with HTTP/1's byte comparison: the rules' hottest lookup.
+        if side == .request { return Self.index(in: request.fields, named: name, from: start) }
+        guard let fields = response?.fields else { return nil }
+        return Self.index(in: fields, named: name, from: start)
+    }
+
+    /// Reads the names in place through the array's buffer (no copy of each field), lengths
+    /// first (O(1) for native strings): most names differ there.
+    private static func index(in fields: [HTTPField], named name: String, from start: Int) -> Int? {
         let length = name.utf8.count
-        if side == .request {
+        return fields.withUnsafeBufferPointer { buffer -> Int? in
             var index = start
-            while index < request.fields.count {
-                // Lengths first (O(1) for native strings): most names differ there.
-                if request.fields[index].name.utf8.count == length, request.fields[index].hasName(name) { return index }
+            while index < buffer.count {
+                if buffer[index].name.utf8.count == length, buffer[index].hasName(name) { return index }
                 index += 1
             }
             return nil
         }
-        guard let fields = response?.fields else { return nil }
-        var index = start
-        while index < fields.count {
-            if fields[index].name.utf8.count == length, fields[index].hasName(name) { return index }
-            index += 1
-        }
-        return nil
     }
 
     var requestMethod: String {
