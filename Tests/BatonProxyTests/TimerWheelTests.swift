@@ -86,14 +86,14 @@ import Testing
         let second = timer(wheel)
         let third = timer(wheel)
         var log: [String] = []
-        // `first` is armed first, so it fires first whether the two land in one 10 ms slot or,
-        // when the clock ticks between the two calls, `second` in the next one.
+        // `second` is due two ticks after `first`, whatever the clock does between the two
+        // calls, and both are due in the same walk.
         first.arm(.milliseconds(100)) {
             log.append("first")
             second.cancel()
             third.arm(.milliseconds(100)) { log.append("third") }
         }
-        second.arm(.milliseconds(100)) { log.append("second") }
+        second.arm(.milliseconds(120)) { log.append("second") }
         wheel.advance(to: .now() + .milliseconds(150))
         // Both were due in the same walk; `second` was cancelled before its turn to fire.
         #expect(log == ["first"])
