@@ -89,14 +89,38 @@ extension LineBuilder {
             default: name(parts.count > 2 ? String(parts[2]) : "")
             }
         case .uniqueID: name(r.uniqueID)
-        case .date, .dateLocal, .acceptDate:
+        case .date, .acceptDate:
             date(microseconds: r.acceptDateMicroseconds, timeZone: options.timeZone)
-        case .dateGMT:
+        case .dateLocal:   // %T: the accept date in GMT, to the second, with its zone
+            text(Self.zonedDate(r.acceptDateMicroseconds, .utc))
+        case .dateUTC:     // %Tl: the accept date in local time
+            text(Self.zonedDate(r.acceptDateMicroseconds, options.timeZone))
+        case .dateGMT:     // %tr
             date(microseconds: r.requestDateMicroseconds, timeZone: options.timeZone)
+        case .dateGMTRFC:  // %trg
+            text(Self.zonedDate(r.requestDateMicroseconds, .utc))
+        case .dateLocalRFC:  // %trl
+            text(Self.zonedDate(r.requestDateMicroseconds, options.timeZone))
+        case .serverIP: name(r.serverAddress)
+        case .serverPort: number(r.serverPort)
+        case .requestCounter: number(r.requestCounter)
+        case .hostname: text(HostName.current)
         case .timestamp: number(r.acceptDateMicroseconds / 1_000_000)
         case .pid: number(Int64(getpidValue()))
         default: text("-" as StaticString)
         }
+    }
+
+    /// `dd/Mmm/yyyy:HH:MM:SS +hhmm`, HAProxy's `gmt2str_log`/`localdate2str_log`.
+    static func zonedDate(_ microseconds: Int64, _ zone: LogTimeZone) -> String {
+        let d = zone.date(microseconds: microseconds)
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let month = LogText.monthLetters[d.month - 1]
+        let monthText = String(decoding: [month.0, month.1, month.2], as: UTF8.self)
+        let offset = abs(d.utcOffset) / 60
+        let sign = d.utcOffset < 0 ? "-" : "+"
+        return "\(two(d.day))/\(monthText)/\(d.year):\(two(d.hour)):\(two(d.minute)):\(two(d.second)) "
+            + "\(sign)\(two(offset / 60))\(two(offset % 60))"
     }
 
     mutating func requestLine(_ line: String, options: LogLineOptions) {
@@ -110,6 +134,15 @@ extension LineBuilder {
             encoded(UnsafeBufferPointer(rebasing: utf8[0..<Swift.min(utf8.count, capacity)]), map: .url)
         }
     }
+}
+
+/// `%H`: the host name, read once.
+enum HostName {
+    static let current: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "-" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
 }
 
 #if canImport(Glibc)

@@ -54,6 +54,11 @@ public struct TransactionLogRecord: Sendable, Hashable {
     /// `%fi:%fp`: the address and port the client connected to.
     public var frontendAddress: String = "-"
     public var frontendPort: Int = 0
+    /// `%si:%sp`: the server's address and port, when one was chosen.
+    public var serverAddress: String = "-"
+    public var serverPort: Int = 0
+    /// `%rt`: the request's number.
+    public var requestCounter: Int = 0
 
     /// `%hr`: one value per `capture request header` of the frontend, in declaration order; nil
     /// when the header was absent. Empty when the frontend captures nothing (then `%hr` prints

@@ -30,6 +30,7 @@ extension FrontendRuntime {
         if case .custom = format, let subject {
             record.frontendAddress = subject.frontendAddress?.description ?? "-"
             record.frontendPort = subject.frontendPort ?? 0
+            record.requestCounter = counters.totalRequests - 1
         }
         logger.log(bytes: LogLineFormatter.bytes(record, format: format, options: logger.lineOptions, samples: subject),
                    level: levelOverride.flatMap(SyslogLevel.init(name:)) ?? logLevel(for: record))

@@ -50,6 +50,8 @@ extension HTTPTransaction {
         }
         record.serverName = server.name
         record.serverConnections = server.currentConnections
+        record.serverAddress = server.config.resolvedAddress
+        record.serverPort = server.config.port
         connection.lastServer = server
 
         if let idle = takeIdleConnection(to: server, reuse: backend.config.httpReuse) {

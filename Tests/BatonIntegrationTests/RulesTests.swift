@@ -297,6 +297,34 @@ struct RulesTests {
         await baton.stop()
     }
 
+    @Test("log-format: aliases, a variable and unique-id-format as HAProxy writes them")
+    func logFormatLine() async throws {
+        let upstream = try await TestUpstream.start { _ in .text("ok\n") }
+        let port = freePort()
+        let baton = try await BatonProcess.start(config: """
+            global
+                log stdout format raw local0
+            \(httpDefaults())
+                log global
+            frontend fe
+                bind 127.0.0.1:\(port)
+                unique-id-format %{+X}o\\ %ci:%fp
+                unique-id-header X-Request-ID
+                http-request set-var(txn.ua) req.hdr(User-Agent),lower
+                log-format "%ci %f %b/%s %si:%sp %ST %HM %HP %HQ %{+Q}r id=%ID ua=%[var(txn.ua)] %{+Q}[var(txn.none)]  end"
+                default_backend app
+            backend app
+                server s 127.0.0.1:\(upstream.port)
+            """, listening: [port])
+        #expect(try await curl("http://127.0.0.1:\(port)/a/b?x=1", "-H", "User-Agent: Probe").status == 200)
+        let line = try #require(await baton.waitForStdoutLines { $0.contains("/a/b") }.first)
+        let id = "7F000001:" + String(format: "%04X", Int(port))
+        #expect(line == "127.0.0.1 fe app/s 127.0.0.1:\(upstream.port) 200 GET /a/b ?x=1 \"GET /a/b?x=1 HTTP/1.1\" "
+                + "id=\(id) ua=probe \"\" end", "\(line)")
+        #expect(upstream.requests.first?.header("X-Request-ID") == id)
+        await baton.stop()
+    }
+
     @Test("a rejected configuration names the file, line and word at fault")
     func configurationErrors() async throws {
         let directory = try TemporaryDirectory()
