@@ -241,22 +241,18 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
                 resumeClientReadsIfNeeded()
                 return
             }
-            var started: HTTPTransaction?
-            switch consume event {
+            switch event {
             case .head(let head, let framing):
-                started = makeTransaction(head: head, framing: framing)
+                startTransaction(head: head, framing: framing)
             case .body(let piece):
                 transaction?.requestBody(piece)
             case .end(let trailers):
                 transaction?.requestEnded(trailers: trailers)
             }
-            // Started once the parser's event is gone, so the transaction owns the only
-            // reference to the head's fields and rules edit them without copying.
-            started?.start()
         }
     }
 
-    func makeTransaction(head: HTTPRequestHead, framing: HTTPBodyFraming) -> HTTPTransaction {
+    func startTransaction(head: HTTPRequestHead, framing: HTTPBodyFraming) {
         requestCount += 1
         let started = requestStartedAt ?? (.now(), WallClock.microseconds())
         var record = connection.logRecord(requestDateMicroseconds: started.wallMicroseconds,
@@ -273,7 +269,7 @@ final class HTTP1ClientConnection: ChannelDuplexHandler {
         self.transaction = transaction
         responseFraming = .none
         armClientTimer(timeouts.client) { [self] in self.clientTimedOut() }
-        return transaction
+        transaction.start()
     }
 
     /// Watches client inactivity (`timeout client`, `tunnel`, `client-fin`).
