@@ -53,21 +53,21 @@ final class HAProxyPeer: @unchecked Sendable {
                                      stdoutPath: directory.path("haproxy.stdout"),
                                      stderrPath: directory.path("haproxy.stderr"))
         let peer = HAProxyPeer(directory: directory, configPath: configPath, child: child)
-        let deadline = ContinuousClock.now + readyTimeout
-        while !ports.allSatisfy(isListening(port:)) {
-            if let status = child.exitStatus {
-                throw SpawnError(description: """
-                    haproxy \(status) before listening on \(ports); config:
-                    \(config)
-                    stderr:
-                    \(peer.stderr)
-                    """)
-            }
-            if ContinuousClock.now >= deadline {
-                await child.kill()
-                throw SpawnError(description: "haproxy was not listening on \(ports) after \(readyTimeout); stderr:\n\(peer.stderr)")
-            }
-            try await Task.sleep(for: .milliseconds(5))
+        // The shared deadline poll (as BatonProcess waits for Baton): listening, or exited.
+        let ready = await eventually(timeout: readyTimeout) {
+            child.exitStatus != nil || ports.allSatisfy(isListening(port:))
+        }
+        if let status = child.exitStatus {
+            throw SpawnError(description: """
+                haproxy \(status) before listening on \(ports); config:
+                \(config)
+                stderr:
+                \(peer.stderr)
+                """)
+        }
+        if !ready {
+            await child.kill()
+            throw SpawnError(description: "haproxy was not listening on \(ports) after \(readyTimeout); stderr:\n\(peer.stderr)")
         }
         return peer
     }
