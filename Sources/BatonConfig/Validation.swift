@@ -172,9 +172,12 @@ enum Validation {
             for suite in rule.condition?.alternatives ?? [] {
                 for reference in suite {
                     for term in reference.acl.terms {
-                        guard case .httpAuthentication(let name) = term.expression.fetch, userlists[name] == nil else {
-                            continue
+                        let name: String
+                        switch term.expression.fetch {
+                        case .httpAuthentication(let list), .httpAuthenticationGroup(let list): name = list
+                        default: continue
                         }
+                        guard userlists[name] == nil else { continue }
                         diagnostics.append(.alert("Proxy '\(proxy.name)': unable to find userlist '\(name)' "
                                                   + "referenced by 'http_auth'.", at: rule.location))
                     }

@@ -169,6 +169,9 @@ enum FetchTable {
         table["http_auth"] = Definition(minArguments: 1, maxArguments: 1) { args in
             (.httpAuthentication(userlist: args[0]), [])
         }
+        table["http_auth_group"] = Definition(minArguments: 1, maxArguments: 1) { args in
+            (.httpAuthenticationGroup(userlist: args[0]), [])
+        }
         addStickCounterFetches(to: &table)
         return table
     }()

@@ -39,6 +39,9 @@ public enum SampleFetch: Sendable, Hashable {
     case uniqueID
     /// `http_auth(userlist)`: the request's Basic credentials are those of a user of the list.
     case httpAuthentication(userlist: String)
+    /// `http_auth_group(userlist)`: the authenticated user's name; in an ACL, each group the
+    /// user belongs to, so that the ACL's patterns name groups.
+    case httpAuthenticationGroup(userlist: String)
     /// A stick-table counter; `proxyTable` is the table of the proxy the rule belongs to.
     case stickCounter(StickSource, StickCounterName, proxyTable: String? = nil)
 
@@ -51,6 +54,7 @@ public enum SampleFetch: Sendable, Hashable {
             return .int
         case .method: return .method
         case .path, .url, .query, .base, .requestVersion, .urlParameter, .header, .cookie, .responseVersion,
+             .httpAuthenticationGroup,
              .frontendName, .backendName, .serverName, .environment, .uuid, .uniqueID:
             return .string
         case .requestBody: return .binary
@@ -67,7 +71,7 @@ public enum SampleFetch: Sendable, Hashable {
     public var neededMessagePart: String? {
         switch self {
         case .method, .path, .url, .query, .base, .requestVersion, .urlParameter, .header(.request, _, _, _),
-             .httpAuthentication,
+             .httpAuthentication, .httpAuthenticationGroup,
              .headerCount(.request, _, _), .cookie(.request, _), .cookieCount(.request, _), .requestBody,
              .requestBodyLength:
             return "HTTP request headers"
@@ -96,6 +100,14 @@ public enum SampleFetch: Sendable, Hashable {
         switch self {
         case .header(let side, let name, let occurrence, let full) where all && occurrence == nil:
             return HeaderFetch.forEach(subject, side, name: name, full: full) { body(.string($0)) }
+        case .httpAuthenticationGroup(let name) where all:
+            guard let list = subject.userlist(named: name), let user = list.authenticatedUser(subject) else {
+                return false
+            }
+            for (group, members) in list.groups.sorted(by: { $0.key < $1.key }) where members.contains(user) {
+                if body(.string(group)) { return true }
+            }
+            return false
         case .cookie(let side, let name) where all:
             return CookieFetch.forEach(subject, side, name: name) { body(.string($0)) }
         case .urlParameter(let name, let delimiter) where all:
@@ -178,6 +190,8 @@ public enum SampleFetch: Sendable, Hashable {
         case .requestLength: return .int(1)
         case .waitEnd: return .bool(true)
         case .uniqueID: return .string(subject.uniqueID)
+        case .httpAuthenticationGroup(let name):
+            return subject.userlist(named: name)?.authenticatedUser(subject).map(SampleValue.string)
         case .httpAuthentication(let name):
             return .bool(subject.userlist(named: name)?.authorizes(subject) ?? false)
         case .stickCounter(let source, let counter, let proxyTable):

@@ -23,7 +23,7 @@ import Testing
 
     /// The fetch names this suite evaluates, for FetchTests' coverage check.
     static var coveredFetches: Set<String> {
-        var names: Set<String> = ["http_auth"]
+        var names: Set<String> = ["http_auth", "http_auth_group"]
         for counter in StickCounterName.allCases {
             names.insert("sc_\(counter.rawValue)")
             for slot in 0...2 { names.insert("sc\(slot)_\(counter.rawValue)") }
@@ -140,6 +140,20 @@ import Testing
         #expect(try Self.value("http_auth(admins)", subject("bob:sesame")) == .bool(true))
         #expect(try Self.value("http_auth(admins)", subject("bob:sesam")) == .bool(false))
         #expect(try Self.value("http_auth(nosuch)", subject("alice:wonderland")) == .bool(false))
+        // http_auth_group: the user's name as a sample; in an ACL, the groups it belongs to.
+        list.groups = ["admin": ["alice"], "ops": ["alice", "bob"]]
+        #expect(try Self.value("http_auth_group(admins)", subject("alice:wonderland")) == .string("alice"))
+        #expect(try Self.value("http_auth_group(admins)", subject("alice:bad")) == nil)
+        func inGroup(_ credentials: String, _ groups: [String]) throws -> Bool {
+            var warnings: [String] = []
+            let term = try ACLParser.parseTerm((["http_auth_group(admins)"] + groups)[...],
+                                               environment: TestFiles.environment, warnings: &warnings)
+            return ACL(name: "g", terms: [term]).matches(subject(credentials))
+        }
+        #expect(try inGroup("alice:wonderland", ["admin"]))
+        #expect(try inGroup("bob:sesame", ["admin", "ops"]))
+        #expect(try !inGroup("bob:sesame", ["admin"]))
+        #expect(try !inGroup("bob:wrong", ["ops"]))
         var context = HTTPRuleParser.Context(acls: [:], environment: TestFiles.environment)
         let location = SourceLocation(file: "t", line: 1)
         let auth = try HTTPRuleParser.parse(.request, ["auth", "realm", "Private"], location: location, context: &context)
