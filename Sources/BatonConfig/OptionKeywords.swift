@@ -2,64 +2,57 @@ import BatonCore
 
 /// `option NAME ...` keywords (the log format options live in `LogKeywords`).
 enum OptionKeywords {
+    /// The arguments `option forwardfor` and `option originalto` share: `[except NETWORK]
+    /// [header NAME]`, and `[if-none]` for forwardfor. Nil after an alert.
+    static func addressHeaderArguments(_ option: String, allowsIfNone: Bool, _ ctx: inout ParseContext)
+        -> (except: IPNetwork?, header: String?, ifNone: Bool)? {
+        var result: (except: IPNetwork?, header: String?, ifNone: Bool) = (nil, nil, false)
+        let args = Array(ctx.line.arguments)
+        var index = 0
+        while index < args.count {
+            switch args[index] {
+            case "except":
+                guard index + 1 < args.count, let network = AddressParsing.network(args[index + 1]) else {
+                    ctx.alert("'option \(option) except' expects <address>[/mask] as argument.")
+                    return nil
+                }
+                result.except = network
+                index += 2
+            case "header":
+                guard index + 1 < args.count, !args[index + 1].isEmpty else {
+                    ctx.alert("'option \(option) header' expects <header_name> as argument.")
+                    return nil
+                }
+                result.header = args[index + 1]
+                index += 2
+            case "if-none" where allowsIfNone:
+                result.ifNone = true
+                index += 1
+            default:
+                let choices = allowsIfNone ? "'except', 'header' and 'if-none'" : "'except' and 'header'"
+                ctx.alert("'option \(option)' only supports optional values: \(choices).")
+                return nil
+            }
+        }
+        return result
+    }
+
     static let table: [ProxyKeyword] = [
         ProxyKeyword("option forwardfor", .all,
                      "add X-Forwarded-For: [except NETWORK] [header NAME] [if-none]") { draft, ctx in
+            guard let parsed = addressHeaderArguments("forwardfor", allowsIfNone: true, &ctx) else { return }
             var forwardFor = ForwardFor()
-            let args = Array(ctx.line.arguments)
-            var index = 0
-            while index < args.count {
-                switch args[index] {
-                case "except":
-                    guard index + 1 < args.count, let network = AddressParsing.network(args[index + 1]) else {
-                        ctx.alert("'option forwardfor except' expects <address>[/mask] as argument.")
-                        return
-                    }
-                    forwardFor.except = network
-                    index += 2
-                case "header":
-                    guard index + 1 < args.count, !args[index + 1].isEmpty else {
-                        ctx.alert("'option forwardfor header' expects <header_name> as argument.")
-                        return
-                    }
-                    forwardFor.headerName = args[index + 1]
-                    index += 2
-                case "if-none":
-                    forwardFor.ifNone = true
-                    index += 1
-                default:
-                    ctx.alert("'option forwardfor' only supports optional values: 'except', 'header' and 'if-none'.")
-                    return
-                }
-            }
+            forwardFor.except = parsed.except
+            if let header = parsed.header { forwardFor.headerName = header }
+            forwardFor.ifNone = parsed.ifNone
             draft.proxy.forwardFor = forwardFor
         },
         ProxyKeyword("option originalto", .all, "add X-Original-To (the address the client connected to): "
                      + "[except NETWORK] [header NAME]") { draft, ctx in
+            guard let parsed = addressHeaderArguments("originalto", allowsIfNone: false, &ctx) else { return }
             var originalTo = OriginalTo()
-            let args = Array(ctx.line.arguments)
-            var index = 0
-            while index < args.count {
-                switch args[index] {
-                case "except":
-                    guard index + 1 < args.count, let network = AddressParsing.network(args[index + 1]) else {
-                        ctx.alert("'option originalto except' expects <address>[/mask] as argument.")
-                        return
-                    }
-                    originalTo.except = network
-                    index += 2
-                case "header":
-                    guard index + 1 < args.count, !args[index + 1].isEmpty else {
-                        ctx.alert("'option originalto header' expects <header_name> as argument.")
-                        return
-                    }
-                    originalTo.headerName = args[index + 1]
-                    index += 2
-                default:
-                    ctx.alert("'option originalto' only supports optional values: 'except' and 'header'.")
-                    return
-                }
-            }
+            originalTo.except = parsed.except
+            if let header = parsed.header { originalTo.headerName = header }
             draft.proxy.originalTo = originalTo
         },
         flag("dontlognull", .frontendSide, "do not log connections on which the client sent nothing", \.dontLogNull),

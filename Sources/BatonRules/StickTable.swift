@@ -343,22 +343,27 @@ public struct TrackedCounters: Sendable {
         }
     }
 
-    private var all: [Slot] { [slot0, slot1, slot2].compactMap { $0 } }
+    /// Each tracked slot, without building a list (this runs for every request that tracks).
+    private func forEachSlot(_ body: (Slot) -> Void) {
+        if let slot0 { body(slot0) }
+        if let slot1 { body(slot1) }
+        if let slot2 { body(slot2) }
+    }
 
     /// Ends every tracking this holder started.
     public func releaseAll(byConnection: Bool) {
-        for slot in all where slot.byConnection == byConnection {
-            slot.table.stopTracking(slot.entry, connection: byConnection)
+        forEachSlot { slot in
+            if slot.byConnection == byConnection { slot.table.stopTracking(slot.entry, connection: byConnection) }
         }
     }
 
     /// Counts an HTTP request in every tracked entry (a request of a connection that tracks).
     public func countRequest() {
-        for slot in all { slot.table.countRequest(slot.entry) }
+        forEachSlot { $0.table.countRequest($0.entry) }
     }
 
     public func countError() {
-        for slot in all { slot.table.countError(slot.entry) }
+        forEachSlot { $0.table.countError($0.entry) }
     }
 
     public var isEmpty: Bool { slot0 == nil && slot1 == nil && slot2 == nil }
